@@ -1,0 +1,1 @@
+"""The OTLP collector: receive, authenticate, decode to columns, route, store."""

@@ -1,0 +1,251 @@
+"""OTLP log records to ``otel_logs`` columns, routing AgentLedger events to their own records.
+
+Decision and KPI events are ordinary OTLP log records (any OTel SDK can send them); we keep every
+raw record in ``otel_logs`` and additionally extract decisions (to be sealed into the audit chain)
+and KPI rows.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+
+from agentledger import semconv
+from agentledger.collector.anyvalue import as_raw, as_string
+from agentledger.collector.columns import ATTR_MAP, NS, RejectLog, attributes, hex_id, service_name
+
+__all__ = ["KPI_SCHEMA", "LOG_SCHEMA", "DecodedLogs", "logs_to_columns"]
+
+LOG_SCHEMA = pa.schema(
+    [
+        ("Timestamp", NS),
+        ("TraceId", pa.string()),
+        ("SpanId", pa.string()),
+        ("TraceFlags", pa.uint8()),
+        ("SeverityText", pa.string()),
+        ("SeverityNumber", pa.uint8()),
+        ("ServiceName", pa.string()),
+        ("Body", pa.string()),
+        ("ResourceSchemaUrl", pa.string()),
+        ("ResourceAttributes", ATTR_MAP),
+        ("ScopeSchemaUrl", pa.string()),
+        ("ScopeName", pa.string()),
+        ("ScopeVersion", pa.string()),
+        ("ScopeAttributes", ATTR_MAP),
+        ("LogAttributes", ATTR_MAP),
+        ("EventName", pa.string()),
+        ("TenantId", pa.string()),
+    ]
+)
+
+KPI_SCHEMA = pa.schema(
+    [
+        ("Timestamp", NS),
+        ("TenantId", pa.string()),
+        ("KpiName", pa.string()),
+        ("Value", pa.float64()),
+        ("Unit", pa.string()),
+        ("EntityId", pa.string()),
+        ("DecisionId", pa.string()),
+        ("TraceId", pa.string()),
+        ("SpanId", pa.string()),
+        ("ServiceName", pa.string()),
+        ("Attributes", ATTR_MAP),
+    ]
+)
+
+_DECISION_FIELDS = {
+    semconv.DECISION_ID,
+    semconv.DECISION_TYPE,
+    semconv.DECISION_CHOSEN,
+    semconv.DECISION_OPTIONS,
+    semconv.DECISION_CONFIDENCE,
+    semconv.DECISION_INPUTS,
+    semconv.DECISION_POLICY_CHECKS,
+    semconv.DECISION_APPROVED_BY,
+    semconv.DECISION_RATIONALE,
+    semconv.GEN_AI_AGENT_NAME,
+    semconv.GEN_AI_AGENT_VERSION,
+    semconv.GEN_AI_REQUEST_MODEL,
+    semconv.EVENT_NAME,
+}
+_KPI_FIELDS = {
+    semconv.KPI_NAME,
+    semconv.KPI_VALUE,
+    semconv.KPI_UNIT,
+    semconv.KPI_ENTITY_ID,
+    semconv.KPI_DECISION_ID,
+    semconv.KPI_TRACE_ID,
+    semconv.EVENT_NAME,
+}
+
+
+@dataclass
+class DecodedLogs:
+    logs: pa.Table
+    decisions: list[dict[str, Any]] = field(default_factory=list)
+    kpis: pa.Table = field(default_factory=lambda: KPI_SCHEMA.empty_table())
+    rejects: RejectLog = field(default_factory=lambda: RejectLog("log records"))
+
+
+def logs_to_columns(request: Any, tenant: str) -> DecodedLogs:
+    """Decode an ``ExportLogsServiceRequest`` into log rows, decisions and KPI rows."""
+    cols: dict[str, list[Any]] = {name: [] for name in LOG_SCHEMA.names}
+    kpi_cols: dict[str, list[Any]] = {name: [] for name in KPI_SCHEMA.names}
+    decisions: list[dict[str, Any]] = []
+    rejects = RejectLog("log records")
+    for resource_logs in request.resource_logs:
+        resource_attrs = attributes(resource_logs.resource.attributes)
+        service = service_name(resource_attrs)
+        for scope_logs in resource_logs.scope_logs:
+            scope = scope_logs.scope
+            scope_attrs = attributes(scope.attributes)
+            for record in scope_logs.log_records:
+                problem = _invalid(record)
+                if problem:
+                    rejects.reject(problem)
+                    continue
+                attrs = {kv.key: kv.value for kv in record.attributes}
+                event = record.event_name or (
+                    as_string(attrs[semconv.EVENT_NAME]) if semconv.EVENT_NAME in attrs else ""
+                )
+                timestamp = record.time_unix_nano or record.observed_time_unix_nano
+                if event == semconv.EVENT_KPI:
+                    problem = _append_kpi(kpi_cols, record, attrs, timestamp, service, tenant)
+                    if problem:
+                        rejects.reject(problem)
+                        continue
+                elif event == semconv.EVENT_DECISION:
+                    decisions.append(_decision(record, attrs, timestamp, service, tenant))
+                _append_log(cols, record, timestamp, event, service, resource_attrs, tenant)
+                cols["ResourceSchemaUrl"].append(resource_logs.schema_url)
+                cols["ScopeSchemaUrl"].append(scope_logs.schema_url)
+                cols["ScopeName"].append(scope.name)
+                cols["ScopeVersion"].append(scope.version)
+                cols["ScopeAttributes"].append(scope_attrs)
+    return DecodedLogs(
+        logs=pa.table(cols, schema=LOG_SCHEMA),
+        decisions=decisions,
+        kpis=pa.table(kpi_cols, schema=KPI_SCHEMA),
+        rejects=rejects,
+    )
+
+
+def _invalid(record: Any) -> str:
+    if len(record.trace_id) not in (0, 16):
+        return f"log record trace_id must be empty or 16 bytes, got {len(record.trace_id)}"
+    if len(record.span_id) not in (0, 8):
+        return f"log record span_id must be empty or 8 bytes, got {len(record.span_id)}"
+    if not (record.time_unix_nano or record.observed_time_unix_nano):
+        return "log record has neither time_unix_nano nor observed_time_unix_nano"
+    return ""
+
+
+def _append_log(
+    cols: dict[str, list[Any]],
+    record: Any,
+    timestamp: int,
+    event: str,
+    service: str,
+    resource_attrs: list[tuple[str, str]],
+    tenant: str,
+) -> None:
+    cols["Timestamp"].append(timestamp)
+    cols["TraceId"].append(hex_id(record.trace_id))
+    cols["SpanId"].append(hex_id(record.span_id))
+    cols["TraceFlags"].append(record.flags & 0xFF)
+    cols["SeverityText"].append(record.severity_text)
+    cols["SeverityNumber"].append(record.severity_number & 0xFF)
+    cols["ServiceName"].append(service)
+    cols["Body"].append(as_string(record.body))
+    cols["ResourceAttributes"].append(resource_attrs)
+    cols["LogAttributes"].append(attributes(record.attributes))
+    cols["EventName"].append(event)
+    cols["TenantId"].append(tenant)
+
+
+def _text(attrs: dict[str, Any], key: str) -> str:
+    return as_string(attrs[key]) if key in attrs else ""
+
+
+def _string_list(attrs: dict[str, Any], key: str) -> list[str]:
+    if key not in attrs:
+        return []
+    raw = as_raw(attrs[key])
+    items = raw if isinstance(raw, list) else [raw]
+    return [item if isinstance(item, str) else json.dumps(item) for item in items]
+
+
+def _float(attrs: dict[str, Any], key: str) -> float | None:
+    raw = as_raw(attrs[key]) if key in attrs else None
+    if isinstance(raw, int | float) and not isinstance(raw, bool):
+        return float(raw)
+    try:
+        return float(raw) if isinstance(raw, str) and raw else None
+    except ValueError:
+        return None
+
+
+def _decision(
+    record: Any, attrs: dict[str, Any], timestamp: int, service: str, tenant: str
+) -> dict[str, Any]:
+    policy = (
+        as_raw(attrs[semconv.DECISION_POLICY_CHECKS])
+        if semconv.DECISION_POLICY_CHECKS in attrs
+        else []
+    )
+    if isinstance(policy, str):
+        try:
+            policy = json.loads(policy)
+        except json.JSONDecodeError:
+            policy = [policy]
+    return {
+        "Timestamp": timestamp,
+        "TenantId": tenant,
+        "DecisionId": _text(attrs, semconv.DECISION_ID) or str(uuid.uuid4()),
+        "TraceId": hex_id(record.trace_id),
+        "SpanId": hex_id(record.span_id),
+        "ServiceName": service,
+        "AgentName": _text(attrs, semconv.GEN_AI_AGENT_NAME),
+        "AgentVersion": _text(attrs, semconv.GEN_AI_AGENT_VERSION),
+        "DecisionType": _text(attrs, semconv.DECISION_TYPE),
+        "Options": _string_list(attrs, semconv.DECISION_OPTIONS),
+        "Chosen": _text(attrs, semconv.DECISION_CHOSEN),
+        "Confidence": _float(attrs, semconv.DECISION_CONFIDENCE),
+        "Inputs": _string_list(attrs, semconv.DECISION_INPUTS),
+        "PolicyChecks": json.dumps(policy, sort_keys=True, separators=(",", ":")),
+        "ApprovedBy": _text(attrs, semconv.DECISION_APPROVED_BY),
+        "Rationale": _text(attrs, semconv.DECISION_RATIONALE),
+        "ModelName": _text(attrs, semconv.GEN_AI_REQUEST_MODEL),
+        "Attributes": {k: as_string(v) for k, v in attrs.items() if k not in _DECISION_FIELDS},
+    }
+
+
+def _append_kpi(
+    cols: dict[str, list[Any]],
+    record: Any,
+    attrs: dict[str, Any],
+    timestamp: int,
+    service: str,
+    tenant: str,
+) -> str:
+    name = _text(attrs, semconv.KPI_NAME)
+    value = _float(attrs, semconv.KPI_VALUE)
+    if not name or value is None:
+        return f"KPI event needs {semconv.KPI_NAME} and a numeric {semconv.KPI_VALUE}"
+    cols["Timestamp"].append(timestamp)
+    cols["TenantId"].append(tenant)
+    cols["KpiName"].append(name)
+    cols["Value"].append(value)
+    cols["Unit"].append(_text(attrs, semconv.KPI_UNIT))
+    cols["EntityId"].append(_text(attrs, semconv.KPI_ENTITY_ID))
+    cols["DecisionId"].append(_text(attrs, semconv.KPI_DECISION_ID))
+    cols["TraceId"].append(_text(attrs, semconv.KPI_TRACE_ID) or hex_id(record.trace_id))
+    cols["SpanId"].append(hex_id(record.span_id))
+    cols["ServiceName"].append(service)
+    cols["Attributes"].append([(k, as_string(v)) for k, v in attrs.items() if k not in _KPI_FIELDS])
+    return ""

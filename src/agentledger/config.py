@@ -1,0 +1,107 @@
+"""Settings: one frozen object read from ``AGENTLEDGER_*`` environment variables.
+
+Every option of the platform lives here, with its default, so the README, ``serve`` and the tests
+agree on one source of truth. Invalid values fail fast with the option's name in the message.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+__all__ = ["ConfigError", "Settings", "parse_api_keys"]
+
+_PREFIX = "AGENTLEDGER_"
+
+
+class ConfigError(ValueError):
+    """A setting has an invalid value; the message names the environment variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Effective configuration. Field ``x`` is read from ``AGENTLEDGER_X``."""
+
+    data_dir: Path = Path(".agentledger/data")
+    host: str = "127.0.0.1"
+    otlp_http_port: int = 4318
+    otlp_grpc_port: int = 4317
+    sql_port: int = 8123
+    dashboard_port: int = 8501
+    database: str = "agentledger"
+    clickhouse_url: str = ""
+    api_keys: str = ""
+    admin_password: str = ""
+    reader_password: str = ""
+    max_body_bytes: int = 32 * 1024 * 1024
+    max_inflight_bytes: int = 256 * 1024 * 1024
+    job_interval_seconds: float = 30.0
+    ttl_days: int = 30
+    audit_ttl_days: int = 3650
+    extra: Mapping[str, str] = field(default_factory=dict, compare=False)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Read ``AGENTLEDGER_*`` variables; keyword overrides (e.g. CLI flags) win."""
+        source = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name == "extra":
+                continue
+            raw = overrides.get(f.name)
+            if raw is None:
+                raw = source.get(_PREFIX + f.name.upper())
+            if raw is None:
+                continue
+            values[f.name] = _coerce(f.name, f.type, raw)
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        for name in ("otlp_http_port", "otlp_grpc_port", "sql_port", "dashboard_port"):
+            port = getattr(self, name)
+            if not 0 <= port <= 65535:
+                raise ConfigError(f"{_PREFIX}{name.upper()}: port {port} is out of range 0-65535")
+        for name in ("max_body_bytes", "max_inflight_bytes", "ttl_days", "audit_ttl_days"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{_PREFIX}{name.upper()}: must be a positive number")
+        if self.job_interval_seconds <= 0:
+            raise ConfigError(f"{_PREFIX}JOB_INTERVAL_SECONDS: must be positive")
+        if not self.database.isidentifier():
+            raise ConfigError(f"{_PREFIX}DATABASE: {self.database!r} is not a valid identifier")
+        parse_api_keys(self.api_keys)
+
+    def tenant_keys(self) -> dict[str, str]:
+        """Map of API key to tenant, from ``AGENTLEDGER_API_KEYS``."""
+        return parse_api_keys(self.api_keys)
+
+
+def parse_api_keys(spec: str) -> dict[str, str]:
+    """Parse ``tenant:key,tenant:key`` into ``{key: tenant}``."""
+    keys: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in spec.split(","))):
+        tenant, sep, key = item.partition(":")
+        if not sep or not tenant or not key:
+            raise ConfigError(
+                f"{_PREFIX}API_KEYS: entry {item.split(':')[0]!r}... is not of the form tenant:key"
+            )
+        keys[key] = tenant
+    return keys
+
+
+def _coerce(name: str, type_name: Any, raw: Any) -> Any:
+    kind = str(type_name)
+    try:
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+        if kind == "Path":
+            return Path(raw)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{_PREFIX}{name.upper()}: {raw!r} is not a valid {kind}") from None
+    return str(raw)

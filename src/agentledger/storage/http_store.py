@@ -1,0 +1,62 @@
+"""The server store: a ClickHouse server or cluster, or our embedded endpoint, over HTTP."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import clickhouse_connect
+import pyarrow as pa
+from clickhouse_connect.driver.exceptions import ClickHouseError
+
+from agentledger.storage.store import Params, StoreError
+
+__all__ = ["HttpStore"]
+
+
+class HttpStore:
+    """A :class:`~agentledger.storage.store.Store` over clickhouse-connect."""
+
+    def __init__(self, url: str, database: str = "agentledger", **client_args: Any) -> None:
+        self.database = database
+        try:
+            self._client = clickhouse_connect.get_client(
+                dsn=url, database=database, autogenerate_session_id=False, **client_args
+            )
+        except ClickHouseError as exc:
+            raise StoreError(f"cannot connect to ClickHouse at {_redact(url)}: {exc}") from None
+
+    def command(self, sql: str, params: Params | None = None) -> None:
+        try:
+            self._client.command(sql, parameters=dict(params or {}))
+        except ClickHouseError as exc:
+            raise StoreError(str(exc), _code(exc)) from None
+
+    def query_arrow(self, sql: str, params: Params | None = None) -> pa.Table:
+        try:
+            table: pa.Table = self._client.query_arrow(sql, parameters=dict(params or {}))
+        except ClickHouseError as exc:
+            raise StoreError(str(exc), _code(exc)) from None
+        return table
+
+    def insert_arrow(self, table: str, data: pa.Table) -> None:
+        if data.num_rows == 0:
+            return
+        try:
+            self._client.insert_arrow(table, data)
+        except ClickHouseError as exc:
+            raise StoreError(str(exc), _code(exc)) from None
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def _code(exc: ClickHouseError) -> int:
+    code = getattr(exc, "code", None)
+    return int(code) if isinstance(code, int) else 0
+
+
+def _redact(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    if "@" in rest:
+        rest = "***@" + rest.split("@", 1)[1]
+    return scheme + sep + rest
