@@ -1,0 +1,376 @@
+"""The ``agentledger`` command: one click group of thin commands over the library."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from agentledger.config import ConfigError, Settings
+from agentledger.storage.store import Store, StoreError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@click.group()
+@click.version_option(package_name="agentledger")
+def cli() -> None:
+    """AgentLedger: traces, decision audit trails, cost and lineage for AI agents."""
+
+
+def _serve_options(func: F) -> F:
+    options = [
+        click.option("--data-dir", type=click.Path(path_type=Path), help="Embedded store directory."),
+        click.option("--host", help="Address to listen on (default 127.0.0.1)."),
+        click.option("--otlp-http-port", type=int, help="OTLP/HTTP port (default 4318)."),
+        click.option("--otlp-grpc-port", type=int, help="OTLP/gRPC port (default 4317)."),
+        click.option("--sql-port", type=int, help="ClickHouse-compatible SQL port (default 8123)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _settings(**overrides: Any) -> Settings:
+    try:
+        return Settings.from_env(**{k: v for k, v in overrides.items() if v is not None})
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@cli.command()
+@_serve_options
+def serve(**options: Any) -> None:
+    """Run the OTLP receivers, the SQL endpoint and the job scheduler in one process."""
+    from agentledger.server import serve as run
+
+    settings = _settings(**options)
+    click.echo(_addresses(settings))
+    try:
+        run(settings)
+    except (ConfigError, StoreError) as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@cli.command()
+@_serve_options
+@click.option("--dashboard-port", type=int, help="Streamlit dashboard port (default 8501).")
+@click.option("--demo", is_flag=True, help="Also run a simulated support agent sending traffic.")
+@click.option("--demo-rate", type=float, default=2.0, show_default=True, help="Demo tickets/s.")
+def up(demo: bool, demo_rate: float, **options: Any) -> None:
+    """Run serve plus the dashboards (and with --demo, demo traffic); print every address."""
+    from agentledger.dashboards import dashboard_command
+
+    env = dict(os.environ)
+    for name in ("ADMIN_PASSWORD", "READER_PASSWORD"):
+        env.setdefault(f"AGENTLEDGER_{name}", secrets.token_urlsafe(12))
+    demo_key = ""
+    if demo and not env.get("AGENTLEDGER_API_KEYS"):
+        demo_key = "demo-" + secrets.token_urlsafe(12)
+        env["AGENTLEDGER_API_KEYS"] = f"default:{demo_key}"
+    try:
+        settings = Settings.from_env(env, **{k: v for k, v in options.items() if v is not None})
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    sql_base = f"http://{settings.host}:{settings.sql_port}"
+    env["AGENTLEDGER_CLICKHOUSE_URL"] = settings.clickhouse_url or (
+        f"http://reader:{settings.reader_password}@{settings.host}:{settings.sql_port}"
+    )
+    serve_argv = [sys.executable, "-m", "agentledger.cli", "serve"] + _argv(options)
+    children = [subprocess.Popen(serve_argv, env=env)]
+    click.echo(_addresses(settings))
+    click.echo(f"Dashboards:     http://{settings.host}:{settings.dashboard_port}/")
+    click.echo(f"SQL users:      admin / {settings.admin_password}   reader / {settings.reader_password}")
+    click.echo(f"                e.g. curl '{sql_base}/?query=SELECT+1' -u reader:{settings.reader_password}")
+    dash_env = dict(env)
+    children.append(subprocess.Popen(dashboard_command(settings), env=dash_env))
+    if demo:
+        key = demo_key or next(iter(settings.tenant_keys()), "")
+        click.echo(f"Demo API key:   {key}  (tenant: {settings.tenant_keys().get(key, '?')})")
+        demo_argv = [sys.executable, "-m", "agentledger.cli", "demo", "--rate", str(demo_rate),
+                     "--duration", "0", "--endpoint", f"http://{settings.host}:{settings.otlp_http_port}",
+                     "--api-key", key, "--wait-ready"]
+        children.append(subprocess.Popen(demo_argv, env=env))
+    click.echo("Press Ctrl+C to stop.")
+    _wait_all(children)
+
+
+def _argv(options: dict[str, Any]) -> list[str]:
+    argv: list[str] = []
+    for name, value in options.items():
+        if value is not None and name != "dashboard_port":
+            argv += [f"--{name.replace('_', '-')}", str(value)]
+    return argv
+
+
+def _wait_all(children: list[subprocess.Popen[bytes]]) -> None:
+    try:
+        while all(child.poll() is None for child in children[:2]):
+            try:
+                children[0].wait(timeout=1)
+            except subprocess.TimeoutExpired:
+                continue
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for child in reversed(children):
+            if child.poll() is None:
+                child.terminate()
+        for child in children:
+            try:
+                child.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                child.kill()
+
+
+def _addresses(settings: Settings) -> str:
+    lines = [f"OTLP/HTTP:      http://{settings.host}:{settings.otlp_http_port}  (/v1/traces, /v1/logs)"]
+    if settings.clickhouse_url:
+        lines.append(f"Storage:        {_mask(settings.clickhouse_url)}")
+    else:
+        lines.append(f"SQL (ClickHouse HTTP): http://{settings.host}:{settings.sql_port}")
+        lines.append(f"Data directory: {settings.data_dir}")
+    return "\n".join(lines)
+
+
+def _mask(url: str) -> str:
+    return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
+
+
+@cli.command()
+@click.option("--rate", type=float, default=2.0, show_default=True, help="Tickets per second.")
+@click.option("--duration", type=float, default=60.0, show_default=True, help="Seconds; 0 = forever.")
+@click.option("--endpoint", help="OTLP/HTTP base URL (default AGENTLEDGER_ENDPOINT).")
+@click.option("--api-key", help="Ingest API key (default AGENTLEDGER_API_KEY).")
+@click.option("--wait-ready", is_flag=True, help="Wait for the collector's /readyz first.")
+def demo(rate: float, duration: float, endpoint: str | None, api_key: str | None, wait_ready: bool) -> None:
+    """Drive the simulated support agent (no network, simulated LLM)."""
+    from agentledger.demo import run_demo
+
+    if wait_ready:
+        _wait_for(f"{(endpoint or os.environ.get('AGENTLEDGER_ENDPOINT', 'http://127.0.0.1:4318')).rstrip('/')}/readyz")
+    handled = run_demo(rate, duration, endpoint=endpoint, api_key=api_key)
+    click.echo(f"demo: handled {handled} tickets")
+
+
+def _wait_for(url: str, timeout: float = 120.0) -> None:
+    import time
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise click.ClickException(f"{url} did not become ready within {timeout:.0f}s")
+
+
+@contextmanager
+def _store(data_dir: Path | None = None) -> Iterator[Store]:
+    """The CLI's store: ``AGENTLEDGER_CLICKHOUSE_URL`` if set, else the embedded data directory
+    (which only works while no server holds it)."""
+    settings = _settings(data_dir=data_dir)
+    from agentledger.server import open_store
+
+    try:
+        store = open_store(settings)
+    except StoreError as exc:
+        raise click.ClickException(
+            f"{exc}\nSet AGENTLEDGER_CLICKHOUSE_URL (e.g. http://admin:PASSWORD@127.0.0.1:8123) "
+            "to reach a running server."
+        ) from None
+    try:
+        yield store
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        store.close()
+
+
+@cli.group()
+def db() -> None:
+    """Schema management."""
+
+
+@db.command("migrate")
+@click.option("--data-dir", type=click.Path(path_type=Path), help="Embedded store directory.")
+def db_migrate(data_dir: Path | None) -> None:
+    """Apply pending schema migrations (idempotent)."""
+    from agentledger.analytics.prices import seed_default_prices
+    from agentledger.storage.migrate import migrate
+
+    settings = _settings(data_dir=data_dir)
+    with _store(data_dir) as store:
+        applied = migrate(store, settings.ttl_days, settings.audit_ttl_days)
+        seed_default_prices(store)
+    names = ", ".join(f"{m.version:04d}_{m.name}" for m in applied) or "nothing (up to date)"
+    click.echo(f"applied: {names}")
+
+
+@cli.group()
+def prices() -> None:
+    """The model price catalog."""
+
+
+@prices.command("set")
+@click.option("--model-pattern", required=True, help="Regex matched against the model name.")
+@click.option("--input-per-mtok", type=float, required=True, help="USD per million input tokens.")
+@click.option("--output-per-mtok", type=float, required=True, help="USD per million output tokens.")
+@click.option("--cached-input-per-mtok", type=float, help="USD per million cached input tokens.")
+@click.option("--provider", default="", help="Only for this provider (default: any).")
+@click.option("--tenant", default="", help="Only for this tenant (default: all).")
+@click.option("--valid-from", type=click.DateTime(["%Y-%m-%d"]), help="First day it applies.")
+def prices_set(valid_from: datetime | None, **fields: Any) -> None:
+    """Add a price version that overrides the shipped defaults."""
+    from agentledger.analytics.prices import Price, set_price
+
+    price = Price(
+        model_pattern=fields["model_pattern"],
+        input_per_mtok=fields["input_per_mtok"],
+        output_per_mtok=fields["output_per_mtok"],
+        cached_input_per_mtok=fields["cached_input_per_mtok"],
+        provider=fields["provider"],
+        tenant=fields["tenant"],
+        valid_from=valid_from.date() if valid_from else date(1970, 1, 1),
+    )
+    with _store() as store:
+        try:
+            set_price(store, price)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo(f"price set for {price.model_pattern} from {price.valid_from}")
+
+
+@prices.command("list")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+def prices_list(fmt: str) -> None:
+    """Show the catalog, user overrides first."""
+    from agentledger.analytics.prices import list_prices
+
+    with _store() as store:
+        _print_rows(list_prices(store), fmt)
+
+
+@cli.command()
+@click.option("--by", type=click.Choice(["model", "agent", "tenant", "day", "service"]), default="model")
+@click.option("--since", help="ISO date/time, or relative: 30m, 24h, 7d (default: everything).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+def cost(by: str, since: str | None, fmt: str) -> None:
+    """Token cost totals from the cost rollups."""
+    from agentledger.analytics.cost import cost_totals
+
+    with _store() as store:
+        _print_rows(cost_totals(store, by, _parse_since(since)), fmt)  # type: ignore[arg-type]
+
+
+@cli.group()
+def jobs() -> None:
+    """Analytics jobs (they also run on a schedule inside serve)."""
+
+
+@jobs.command("list")
+def jobs_list() -> None:
+    """Known jobs and their last run."""
+    from agentledger.analytics.jobs import JOBS
+    from agentledger.storage.store import query_rows
+
+    with _store() as store:
+        last = {
+            row["Job"]: row
+            for row in query_rows(
+                store,
+                "SELECT Job, argMax(Status, StartedAt) AS status, max(StartedAt) AS last_run,"
+                " argMax(Rows, StartedAt) AS rows FROM job_runs GROUP BY Job",
+            )
+        }
+    rows = [{"job": name, **{k: v for k, v in last.get(name, {}).items() if k != "Job"}} for name in JOBS]
+    _print_rows(rows, "table")
+
+
+@jobs.command("run")
+@click.argument("name")
+def jobs_run(name: str) -> None:
+    """Run one job now (or `all`)."""
+    from agentledger.analytics.jobs import JOBS, run_job
+
+    names = list(JOBS) if name == "all" else [name]
+    with _store() as store:
+        for job in names:
+            try:
+                result = run_job(store, job)
+            except KeyError as exc:
+                raise click.ClickException(str(exc.args[0])) from None
+            click.echo(f"{job}: {result.rows} rows, window {result.window_start:%Y-%m-%d %H:%M} .. {result.window_end:%Y-%m-%d %H:%M}")
+
+
+@cli.group()
+def audit() -> None:
+    """The decision audit trail."""
+
+
+@audit.command("verify")
+@click.option("--tenant", help="Only this tenant's chain.")
+def audit_verify(tenant: str | None) -> None:
+    """Re-hash every decision; exit 1 and name the first bad record if the chain is broken."""
+    from agentledger.audit import verify_chain
+
+    with _store() as store:
+        result = verify_chain(store, tenant)
+    for chain_break in result.breaks:
+        click.echo(
+            f"BROKEN tenant={chain_break.tenant} seq={chain_break.seq} "
+            f"decision={chain_break.decision_id}: {chain_break.reason}",
+            err=True,
+        )
+    if not result.ok:
+        sys.exit(1)
+    click.echo(f"ok: {result.checked} decisions verified")
+
+
+def _parse_since(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    match = re.fullmatch(r"(\d+)([mhd])", text.strip())
+    if match:
+        unit = {"m": "minutes", "h": "hours", "d": "days"}[match.group(2)]
+        return datetime.now(UTC) - timedelta(**{unit: int(match.group(1))})
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not an ISO date/time or 30m/24h/7d", param_hint="--since") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _print_rows(rows: list[dict[str, Any]], fmt: str) -> None:
+    if fmt == "json":
+        click.echo(json.dumps(rows, default=str, indent=2))
+        return
+    if not rows:
+        click.echo("(no rows)")
+        return
+    columns = list(rows[0])
+    widths = {c: max(len(c), *(len(str(r.get(c, ""))) for r in rows)) for c in columns}
+    click.echo("  ".join(c.ljust(widths[c]) for c in columns))
+    for row in rows:
+        click.echo("  ".join(str(row.get(c, "")).ljust(widths[c]) for c in columns))
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()

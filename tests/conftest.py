@@ -1,0 +1,135 @@
+"""Shared fixtures: free ports, a real ``agentledger serve`` process, real clients."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from agentledger.storage.chdb_store import ChdbStore
+
+ARTIFACTS = Path(__file__).parent / "artifacts"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_http(url: str, timeout: float = 60.0, proc: subprocess.Popen[bytes] | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before {url} answered")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise TimeoutError(f"{url} did not answer within {timeout}s")
+
+
+@dataclass
+class Server:
+    """A running ``agentledger serve`` with its ports and credentials."""
+
+    otlp_url: str
+    sql_port: int
+    admin_password: str
+    reader_password: str
+    api_keys: dict[str, str]  # tenant -> key
+    env: dict[str, str]
+    data_dir: Path
+
+    def client(self, user: str = "admin"):  # type: ignore[no-untyped-def]
+        import clickhouse_connect
+
+        password = self.admin_password if user == "admin" else self.reader_password
+        return clickhouse_connect.get_client(
+            host="127.0.0.1", port=self.sql_port, username=user, password=password,
+            database="agentledger",
+        )
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        env = dict(self.env)
+        env["AGENTLEDGER_CLICKHOUSE_URL"] = (
+            f"http://admin:{self.admin_password}@127.0.0.1:{self.sql_port}"
+        )
+        return subprocess.run(
+            [sys.executable, "-m", "agentledger.cli", *args],
+            env=env, capture_output=True, text=True, timeout=120,
+        )
+
+
+def start_server(tmp: Path, extra_env: dict[str, str] | None = None) -> tuple[Server, subprocess.Popen[bytes]]:
+    otlp_port, sql_port = free_port(), free_port()
+    keys = {"acme": "key-acme-123", "globex": "key-globex-456"}
+    env = dict(os.environ)
+    env.update(
+        {
+            "AGENTLEDGER_ADMIN_PASSWORD": "admin-pw",
+            "AGENTLEDGER_READER_PASSWORD": "reader-pw",
+            "AGENTLEDGER_API_KEYS": ",".join(f"{t}:{k}" for t, k in keys.items()),
+            "AGENTLEDGER_JOB_INTERVAL_SECONDS": "3600",
+        }
+    )
+    env.pop("AGENTLEDGER_CLICKHOUSE_URL", None)
+    env.update(extra_env or {})
+    data_dir = tmp / "data"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agentledger.cli", "serve", "--data-dir", str(data_dir),
+         "--otlp-http-port", str(otlp_port), "--sql-port", str(sql_port),
+         "--otlp-grpc-port", str(free_port())],
+        env=env,
+    )
+    server = Server(f"http://127.0.0.1:{otlp_port}", sql_port, "admin-pw", "reader-pw", keys, env, data_dir)
+    try:
+        wait_http(f"{server.otlp_url}/readyz", proc=proc)
+        wait_http(f"http://127.0.0.1:{sql_port}/ping", proc=proc)
+    except Exception:
+        proc.kill()
+        raise
+    return server, proc
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    running, proc = start_server(tmp_path_factory.mktemp("serve"))
+    yield running
+    stop(proc)
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator["ChdbStore"]:
+    """A migrated embedded store. chDB allows one data directory per process at a time, so
+    every module's store is closed before the next opens."""
+    from agentledger.analytics.prices import seed_default_prices
+    from agentledger.storage.chdb_store import ChdbStore
+    from agentledger.storage.migrate import migrate
+
+    opened = ChdbStore(tmp_path_factory.mktemp("chdb"))
+    migrate(opened)
+    seed_default_prices(opened)
+    yield opened
+    opened.close()
