@@ -59,7 +59,10 @@ class Server:
 
         password = self.admin_password if user == "admin" else self.reader_password
         return clickhouse_connect.get_client(
-            host="127.0.0.1", port=self.sql_port, username=user, password=password,
+            host="127.0.0.1",
+            port=self.sql_port,
+            username=user,
+            password=password,
             database="agentledger",
         )
 
@@ -70,11 +73,16 @@ class Server:
         )
         return subprocess.run(
             [sys.executable, "-m", "agentledger.cli", *args],
-            env=env, capture_output=True, text=True, timeout=120,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
 
 
-def start_server(tmp: Path, extra_env: dict[str, str] | None = None) -> tuple[Server, subprocess.Popen[bytes]]:
+def start_server(
+    tmp: Path, extra_env: dict[str, str] | None = None
+) -> tuple[Server, subprocess.Popen[bytes]]:
     otlp_port, sql_port = free_port(), free_port()
     keys = {"acme": "key-acme-123", "globex": "key-globex-456"}
     env = dict(os.environ)
@@ -90,12 +98,25 @@ def start_server(tmp: Path, extra_env: dict[str, str] | None = None) -> tuple[Se
     env.update(extra_env or {})
     data_dir = tmp / "data"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "agentledger.cli", "serve", "--data-dir", str(data_dir),
-         "--otlp-http-port", str(otlp_port), "--sql-port", str(sql_port),
-         "--otlp-grpc-port", str(free_port())],
+        [
+            sys.executable,
+            "-m",
+            "agentledger.cli",
+            "serve",
+            "--data-dir",
+            str(data_dir),
+            "--otlp-http-port",
+            str(otlp_port),
+            "--sql-port",
+            str(sql_port),
+            "--otlp-grpc-port",
+            str(free_port()),
+        ],
         env=env,
     )
-    server = Server(f"http://127.0.0.1:{otlp_port}", sql_port, "admin-pw", "reader-pw", keys, env, data_dir)
+    server = Server(
+        f"http://127.0.0.1:{otlp_port}", sql_port, "admin-pw", "reader-pw", keys, env, data_dir
+    )
     try:
         wait_http(f"{server.otlp_url}/readyz", proc=proc)
         wait_http(f"http://127.0.0.1:{sql_port}/ping", proc=proc)
@@ -121,7 +142,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator["ChdbStore"]:
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChdbStore]:
     """A migrated embedded store. chDB allows one data directory per process at a time, so
     every module's store is closed before the next opens."""
     from agentledger.analytics.prices import seed_default_prices

@@ -30,7 +30,9 @@ def cli() -> None:
 
 def _serve_options(func: F) -> F:
     options = [
-        click.option("--data-dir", type=click.Path(path_type=Path), help="Embedded store directory."),
+        click.option(
+            "--data-dir", type=click.Path(path_type=Path), help="Embedded store directory."
+        ),
         click.option("--host", help="Address to listen on (default 127.0.0.1)."),
         click.option("--otlp-http-port", type=int, help="OTLP/HTTP port (default 4318)."),
         click.option("--otlp-grpc-port", type=int, help="OTLP/gRPC port (default 4317)."),
@@ -86,20 +88,33 @@ def up(demo: bool, demo_rate: float, **options: Any) -> None:
     env["AGENTLEDGER_CLICKHOUSE_URL"] = settings.clickhouse_url or (
         f"http://reader:{settings.reader_password}@{settings.host}:{settings.sql_port}"
     )
-    serve_argv = [sys.executable, "-m", "agentledger.cli", "serve"] + _argv(options)
+    serve_argv = [sys.executable, "-m", "agentledger.cli", "serve", *_argv(options)]
     children = [subprocess.Popen(serve_argv, env=env)]
     click.echo(_addresses(settings))
     click.echo(f"Dashboards:     http://{settings.host}:{settings.dashboard_port}/")
-    click.echo(f"SQL users:      admin / {settings.admin_password}   reader / {settings.reader_password}")
-    click.echo(f"                e.g. curl '{sql_base}/?query=SELECT+1' -u reader:{settings.reader_password}")
-    dash_env = dict(env)
-    children.append(subprocess.Popen(dashboard_command(settings), env=dash_env))
+    click.echo(
+        f"SQL users:      admin / {settings.admin_password}   reader / {settings.reader_password}"
+    )
+    click.echo(f"                e.g. curl -u reader:PASSWORD '{sql_base}/?query=SELECT+1'")
+    children.append(subprocess.Popen(dashboard_command(settings), env=env))
     if demo:
         key = demo_key or next(iter(settings.tenant_keys()), "")
         click.echo(f"Demo API key:   {key}  (tenant: {settings.tenant_keys().get(key, '?')})")
-        demo_argv = [sys.executable, "-m", "agentledger.cli", "demo", "--rate", str(demo_rate),
-                     "--duration", "0", "--endpoint", f"http://{settings.host}:{settings.otlp_http_port}",
-                     "--api-key", key, "--wait-ready"]
+        demo_argv = [
+            sys.executable,
+            "-m",
+            "agentledger.cli",
+            "demo",
+            "--rate",
+            str(demo_rate),
+            "--duration",
+            "0",
+            "--endpoint",
+            f"http://{settings.host}:{settings.otlp_http_port}",
+            "--api-key",
+            key,
+            "--wait-ready",
+        ]
         children.append(subprocess.Popen(demo_argv, env=env))
     click.echo("Press Ctrl+C to stop.")
     _wait_all(children)
@@ -134,7 +149,9 @@ def _wait_all(children: list[subprocess.Popen[bytes]]) -> None:
 
 
 def _addresses(settings: Settings) -> str:
-    lines = [f"OTLP/HTTP:      http://{settings.host}:{settings.otlp_http_port}  (/v1/traces, /v1/logs)"]
+    lines = [
+        f"OTLP/HTTP:      http://{settings.host}:{settings.otlp_http_port}  (/v1/traces, /v1/logs)"
+    ]
     if settings.clickhouse_url:
         lines.append(f"Storage:        {_mask(settings.clickhouse_url)}")
     else:
@@ -149,16 +166,22 @@ def _mask(url: str) -> str:
 
 @cli.command()
 @click.option("--rate", type=float, default=2.0, show_default=True, help="Tickets per second.")
-@click.option("--duration", type=float, default=60.0, show_default=True, help="Seconds; 0 = forever.")
+@click.option(
+    "--duration", type=float, default=60.0, show_default=True, help="Seconds; 0 = forever."
+)
 @click.option("--endpoint", help="OTLP/HTTP base URL (default AGENTLEDGER_ENDPOINT).")
 @click.option("--api-key", help="Ingest API key (default AGENTLEDGER_API_KEY).")
 @click.option("--wait-ready", is_flag=True, help="Wait for the collector's /readyz first.")
-def demo(rate: float, duration: float, endpoint: str | None, api_key: str | None, wait_ready: bool) -> None:
+def demo(
+    rate: float, duration: float, endpoint: str | None, api_key: str | None, wait_ready: bool
+) -> None:
     """Drive the simulated support agent (no network, simulated LLM)."""
     from agentledger.demo import run_demo
 
     if wait_ready:
-        _wait_for(f"{(endpoint or os.environ.get('AGENTLEDGER_ENDPOINT', 'http://127.0.0.1:4318')).rstrip('/')}/readyz")
+        _wait_for(
+            f"{(endpoint or os.environ.get('AGENTLEDGER_ENDPOINT', 'http://127.0.0.1:4318')).rstrip('/')}/readyz"
+        )
     handled = run_demo(rate, duration, endpoint=endpoint, api_key=api_key)
     click.echo(f"demo: handled {handled} tickets")
 
@@ -265,7 +288,9 @@ def prices_list(fmt: str) -> None:
 
 
 @cli.command()
-@click.option("--by", type=click.Choice(["model", "agent", "tenant", "day", "service"]), default="model")
+@click.option(
+    "--by", type=click.Choice(["model", "agent", "tenant", "day", "service"]), default="model"
+)
 @click.option("--since", help="ISO date/time, or relative: 30m, 24h, 7d (default: everything).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
 def cost(by: str, since: str | None, fmt: str) -> None:
@@ -296,7 +321,10 @@ def jobs_list() -> None:
                 " argMax(Rows, StartedAt) AS rows FROM job_runs GROUP BY Job",
             )
         }
-    rows = [{"job": name, **{k: v for k, v in last.get(name, {}).items() if k != "Job"}} for name in JOBS]
+    rows = [
+        {"job": name, **{k: v for k, v in last.get(name, {}).items() if k != "Job"}}
+        for name in JOBS
+    ]
     _print_rows(rows, "table")
 
 
@@ -313,7 +341,10 @@ def jobs_run(name: str) -> None:
                 result = run_job(store, job)
             except KeyError as exc:
                 raise click.ClickException(str(exc.args[0])) from None
-            click.echo(f"{job}: {result.rows} rows, window {result.window_start:%Y-%m-%d %H:%M} .. {result.window_end:%Y-%m-%d %H:%M}")
+            click.echo(
+                f"{job}: {result.rows} rows, window "
+                f"{result.window_start:%Y-%m-%d %H:%M} .. {result.window_end:%Y-%m-%d %H:%M}"
+            )
 
 
 @cli.group()
@@ -350,7 +381,9 @@ def _parse_since(text: str | None) -> datetime | None:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise click.BadParameter(f"{text!r} is not an ISO date/time or 30m/24h/7d", param_hint="--since") from None
+        raise click.BadParameter(
+            f"{text!r} is not an ISO date/time or 30m/24h/7d", param_hint="--since"
+        ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 

@@ -109,9 +109,14 @@ async def _serve_all(platform: Platform) -> None:
         _Server(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False))
         for port, app in platform.apps.items()
     ]
+
+    def stop_all() -> None:
+        for server in servers:
+            server.should_exit = True
+
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, lambda: [setattr(s, "should_exit", True) for s in servers])
+        loop.add_signal_handler(sig, stop_all)
     await asyncio.gather(*(server.serve() for server in servers))
 
 

@@ -21,7 +21,9 @@ from ..conftest import Server
 
 
 def _run_instrumented_agent(server: Server, marker: str) -> tuple[str, str]:
-    instrumentation = setup(f"e2e-{marker}", endpoint=server.otlp_url, api_key=server.api_keys["acme"])
+    instrumentation = setup(
+        f"e2e-{marker}", endpoint=server.otlp_url, api_key=server.api_keys["acme"]
+    )
 
     @tool("search")
     def search(query: str) -> list[str]:
@@ -59,21 +61,30 @@ def test_instrumented_agent_end_to_end(server: Server) -> None:
     client = server.client()
 
     spans = client.query(
-        "SELECT SpanName, SpanKind, ParentSpanId, TraceId, AgentName, GenAiOperation, GenAiProvider,"
-        " RequestModel, ResponseModel, InputTokens, OutputTokens, ToolName, DecisionId, TenantId,"
+        "SELECT SpanName, SpanKind, ParentSpanId, TraceId, AgentName, GenAiOperation,"
+        " GenAiProvider, RequestModel, ResponseModel, InputTokens, OutputTokens, ToolName, DecisionId, TenantId,"
         " StatusCode, Duration, Events.Name FROM otel_traces WHERE ServiceName = {s:String}"
         " ORDER BY Timestamp",
         parameters={"s": service},
     ).named_results()
     rows = {row["SpanName"]: row for row in spans}
-    assert set(rows) == {"invoke_agent planner", "execute_tool search", "chat gpt-4o", "execute_tool flaky"}
+    assert set(rows) == {
+        "invoke_agent planner",
+        "execute_tool search",
+        "chat gpt-4o",
+        "execute_tool flaky",
+    }
     root = rows["invoke_agent planner"]
     assert root["ParentSpanId"] == "" and root["GenAiOperation"] == "invoke_agent"
     assert root["DecisionId"] == decision_id
     assert {row["TraceId"] for row in spans} == {root["TraceId"]} and len(root["TraceId"]) == 32
     assert all(row["AgentName"] == "planner" and row["TenantId"] == "acme" for row in spans)
     chat = rows["chat gpt-4o"]
-    assert (chat["SpanKind"], chat["GenAiOperation"], chat["GenAiProvider"]) == ("Client", "chat", "openai")
+    assert (chat["SpanKind"], chat["GenAiOperation"], chat["GenAiProvider"]) == (
+        "Client",
+        "chat",
+        "openai",
+    )
     assert (chat["RequestModel"], chat["ResponseModel"]) == ("gpt-4o", "gpt-4o-2024-08-06")
     assert (chat["InputTokens"], chat["OutputTokens"]) == (1200, 300)
     assert rows["execute_tool search"]["ToolName"] == "search"
@@ -89,8 +100,16 @@ def test_instrumented_agent_end_to_end(server: Server) -> None:
     ).named_results()
     (row,) = list(decision)
     assert row["TenantId"] == "acme" and row["TraceId"] == root["TraceId"]
-    assert (row["AgentName"], row["AgentVersion"], row["DecisionType"]) == ("planner", "1.2", "refund")
-    assert (row["Options"], row["Chosen"], row["Confidence"]) == (["approve", "deny"], "approve", 0.82)
+    assert (row["AgentName"], row["AgentVersion"], row["DecisionType"]) == (
+        "planner",
+        "1.2",
+        "refund",
+    )
+    assert (row["Options"], row["Chosen"], row["Confidence"]) == (
+        ["approve", "deny"],
+        "approve",
+        0.82,
+    )
     assert row["Inputs"] == ["doc:refunds@v1"] and row["Rationale"] == "within policy"
     assert len(row["Hash"]) == 64 and (row["Seq"] > 1 or row["PrevHash"] == GENESIS)
     verified = server.cli("audit", "verify")
@@ -103,8 +122,14 @@ def test_instrumented_agent_end_to_end(server: Server) -> None:
         parameters={"d": decision_id},
     ).named_results()
     assert list(kpi) == [
-        {"KpiName": "ticket_resolved", "Value": 1.0, "Unit": "ticket", "EntityId": "T-1",
-         "TraceId": "", "TenantId": "acme"}
+        {
+            "KpiName": "ticket_resolved",
+            "Value": 1.0,
+            "Unit": "ticket",
+            "EntityId": "T-1",
+            "TraceId": "",
+            "TenantId": "acme",
+        }
     ]
 
 
@@ -114,25 +139,46 @@ def test_cost_job_uses_the_price_you_set(server: Server) -> None:
     provider = TracerProvider(resource=Resource.create({"service.name": "cost-check"}))
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-    provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter(
-        endpoint=f"{server.otlp_url}/v1/traces",
-        headers={"Authorization": f"Bearer {server.api_keys['globex']}"},
-    )))
+    provider.add_span_processor(
+        SimpleSpanProcessor(
+            OTLPSpanExporter(
+                endpoint=f"{server.otlp_url}/v1/traces",
+                headers={"Authorization": f"Bearer {server.api_keys['globex']}"},
+            )
+        )
+    )
     tracer = provider.get_tracer("test")
     for _ in range(2):
         with tracer.start_as_current_span(f"chat {model}", kind=SpanKind.CLIENT) as span:
-            span.set_attributes({"gen_ai.operation.name": "chat", "gen_ai.provider.name": "acme-ai",
-                                 "gen_ai.request.model": model, "gen_ai.usage.input_tokens": 10_000,
-                                 "gen_ai.usage.output_tokens": 2_000})
+            span.set_attributes(
+                {
+                    "gen_ai.operation.name": "chat",
+                    "gen_ai.provider.name": "acme-ai",
+                    "gen_ai.request.model": model,
+                    "gen_ai.usage.input_tokens": 10_000,
+                    "gen_ai.usage.output_tokens": 2_000,
+                }
+            )
     provider.shutdown()
 
     unpriced = server.cli("jobs", "run", "cost")
     assert unpriced.returncode == 0, unpriced.stderr
-    before = {r["model"]: r for r in json.loads(server.cli("cost", "--by", "model", "--format", "json").stdout)}
+    before = {
+        r["model"]: r
+        for r in json.loads(server.cli("cost", "--by", "model", "--format", "json").stdout)
+    }
     assert before[model]["cost_usd"] == 0 and before[model]["unpriced_tokens"] == 24_000
 
-    set_price = server.cli("prices", "set", "--model-pattern", f"^{model}$",
-                           "--input-per-mtok", "3", "--output-per-mtok", "15")
+    set_price = server.cli(
+        "prices",
+        "set",
+        "--model-pattern",
+        f"^{model}$",
+        "--input-per-mtok",
+        "3",
+        "--output-per-mtok",
+        "15",
+    )
     assert set_price.returncode == 0, set_price.stderr
     assert server.cli("jobs", "run", "cost").returncode == 0
     result = server.cli("cost", "--by", "model", "--format", "json")
@@ -141,9 +187,14 @@ def test_cost_job_uses_the_price_you_set(server: Server) -> None:
     assert totals[model]["cost_usd"] == pytest.approx(0.06 + 0.06)
     assert totals[model]["unpriced_tokens"] == 0
     assert (totals[model]["input_tokens"], totals[model]["output_tokens"]) == (20_000, 4_000)
-    by_tenant = {r["tenant"]: r for r in json.loads(server.cli("cost", "--by", "tenant", "--format", "json").stdout)}
+    by_tenant = {
+        r["tenant"]: r
+        for r in json.loads(server.cli("cost", "--by", "tenant", "--format", "json").stdout)
+    }
     assert by_tenant["globex"]["cost_usd"] == pytest.approx(0.12)
-    runs = server.client().query("SELECT count() FROM job_runs WHERE Job = 'cost' AND Status = 'ok'")
+    runs = server.client().query(
+        "SELECT count() FROM job_runs WHERE Job = 'cost' AND Status = 'ok'"
+    )
     assert runs.result_rows[0][0] >= 2
 
 
@@ -152,7 +203,9 @@ def test_raw_opentelemetry_sdk_exporters(server: Server, encoding: str) -> None:
     service = f"raw-{encoding}-{uuid.uuid4().hex[:6]}"
     headers = {"Authorization": f"Bearer {server.api_keys['globex']}"}
     if encoding == "json":
-        from opentelemetry.exporter.otlp.json.http.trace_exporter import OTLPSpanExporter as Exporter
+        from opentelemetry.exporter.otlp.json.http.trace_exporter import (
+            OTLPSpanExporter as Exporter,
+        )
 
         exporter = Exporter(endpoint=f"{server.otlp_url}/v1/traces", headers=headers)
     else:
@@ -165,27 +218,46 @@ def test_raw_opentelemetry_sdk_exporters(server: Server, encoding: str) -> None:
     provider = TracerProvider(resource=Resource.create({"service.name": service}))
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     tracer = provider.get_tracer("raw-sdk", "9.9")
-    with tracer.start_as_current_span("agent run", attributes={"gen_ai.agent.name": "legacy"}):
-        # OTel GenAI <= 1.36 names, as most instrumentations still emit them by default.
-        with tracer.start_as_current_span("chat claude", kind=SpanKind.CLIENT) as span:
-            span.set_attributes({"gen_ai.system": "anthropic", "gen_ai.request.model": "claude-3-5-haiku",
-                                 "gen_ai.usage.prompt_tokens": 42, "gen_ai.usage.completion_tokens": 7,
-                                 "ratio": 0.25, "flags": [True, False]})
-            span.add_event("retry", {"attempt": 2})
+    # OTel GenAI <= 1.36 names, as most instrumentations still emit them by default.
+    with (
+        tracer.start_as_current_span("agent run", attributes={"gen_ai.agent.name": "legacy"}),
+        tracer.start_as_current_span("chat claude", kind=SpanKind.CLIENT) as span,
+    ):
+        span.set_attributes(
+            {
+                "gen_ai.system": "anthropic",
+                "gen_ai.request.model": "claude-3-5-haiku",
+                "gen_ai.usage.prompt_tokens": 42,
+                "gen_ai.usage.completion_tokens": 7,
+                "ratio": 0.25,
+                "flags": [True, False],
+            }
+        )
+        span.add_event("retry", {"attempt": 2})
     provider.shutdown()
 
-    rows = server.client().query(
-        "SELECT SpanName, ParentSpanId, ScopeName, ScopeVersion, GenAiProvider, RequestModel,"
-        " InputTokens, OutputTokens, AgentName, SpanAttributes, Events.Name, Events.Attributes,"
-        " TenantId FROM otel_traces WHERE ServiceName = {s:String} ORDER BY SpanName",
-        parameters={"s": service},
-    ).named_results()
+    rows = (
+        server.client()
+        .query(
+            "SELECT SpanName, ParentSpanId, ScopeName, ScopeVersion, GenAiProvider, RequestModel,"
+            " InputTokens, OutputTokens, AgentName, SpanAttributes, Events.Name, Events.Attributes,"
+            " TenantId FROM otel_traces WHERE ServiceName = {s:String} ORDER BY SpanName",
+            parameters={"s": service},
+        )
+        .named_results()
+    )
     by_name = {row["SpanName"]: row for row in rows}
     assert set(by_name) == {"agent run", "chat claude"}
-    assert by_name["agent run"]["ParentSpanId"] == "" and by_name["agent run"]["AgentName"] == "legacy"
+    assert (
+        by_name["agent run"]["ParentSpanId"] == "" and by_name["agent run"]["AgentName"] == "legacy"
+    )
     chat = by_name["chat claude"]
     assert len(chat["ParentSpanId"]) == 16
-    assert (chat["ScopeName"], chat["ScopeVersion"], chat["TenantId"]) == ("raw-sdk", "9.9", "globex")
+    assert (chat["ScopeName"], chat["ScopeVersion"], chat["TenantId"]) == (
+        "raw-sdk",
+        "9.9",
+        "globex",
+    )
     assert (chat["GenAiProvider"], chat["RequestModel"]) == ("anthropic", "claude-3-5-haiku")
     assert (chat["InputTokens"], chat["OutputTokens"]) == (42, 7)
     assert chat["SpanAttributes"]["ratio"] == "0.25"
@@ -196,8 +268,11 @@ def test_raw_opentelemetry_sdk_exporters(server: Server, encoding: str) -> None:
 @pytest.mark.parametrize("authorization", [None, "Bearer wrong-key", "Basic a2V5LWFjbWUtMTIz"])
 def test_ingest_without_a_valid_key_is_refused(server: Server, authorization: str | None) -> None:
     request = urllib.request.Request(
-        f"{server.otlp_url}/v1/traces", data=b"{}", method="POST",
-        headers={"Content-Type": "application/json"} | ({"Authorization": authorization} if authorization else {}),
+        f"{server.otlp_url}/v1/traces",
+        data=b"{}",
+        method="POST",
+        headers={"Content-Type": "application/json"}
+        | ({"Authorization": authorization} if authorization else {}),
     )
     with pytest.raises(urllib.error.HTTPError) as caught:
         urllib.request.urlopen(request, timeout=10)
@@ -207,24 +282,53 @@ def test_ingest_without_a_valid_key_is_refused(server: Server, authorization: st
 
 def test_tenant_comes_from_the_key_not_the_payload(server: Server) -> None:
     trace_id = uuid.uuid4().hex
-    body = {"resourceSpans": [{
-        "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "spoof"}},
-                                    {"key": "tenant.id", "value": {"stringValue": "acme"}}]},
-        "scopeSpans": [{"spans": [{
-            "traceId": trace_id, "spanId": "00f067aa0ba902b7", "name": "spoofed",
-            "kind": 2, "startTimeUnixNano": "1700000000000000000", "endTimeUnixNano": "1700000000500000000",
-            "attributes": [{"key": "TenantId", "value": {"stringValue": "acme"}}],
-        }]}],
-    }]}
+    body = {
+        "resourceSpans": [
+            {
+                "resource": {
+                    "attributes": [
+                        {"key": "service.name", "value": {"stringValue": "spoof"}},
+                        {"key": "tenant.id", "value": {"stringValue": "acme"}},
+                    ]
+                },
+                "scopeSpans": [
+                    {
+                        "spans": [
+                            {
+                                "traceId": trace_id,
+                                "spanId": "00f067aa0ba902b7",
+                                "name": "spoofed",
+                                "kind": 2,
+                                "startTimeUnixNano": "1700000000000000000",
+                                "endTimeUnixNano": "1700000000500000000",
+                                "attributes": [
+                                    {"key": "TenantId", "value": {"stringValue": "acme"}}
+                                ],
+                            }
+                        ]
+                    }
+                ],
+            }
+        ]
+    }
     request = urllib.request.Request(
-        f"{server.otlp_url}/v1/traces", data=json.dumps(body).encode(), method="POST",
-        headers={"Content-Type": "application/json", "Authorization": f"Bearer {server.api_keys['globex']}"},
+        f"{server.otlp_url}/v1/traces",
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "Authorization": f"Bearer {server.api_keys['globex']}",
+        },
     )
     with urllib.request.urlopen(request, timeout=10) as response:
         assert response.status == 200 and response.headers["Content-Type"] == "application/json"
         assert json.loads(response.read()) == {}
-    rows = server.client().query(
-        "SELECT TenantId, SpanKind, Duration FROM otel_traces WHERE TraceId = {t:String}",
-        parameters={"t": trace_id},
-    ).result_rows
+    rows = (
+        server.client()
+        .query(
+            "SELECT TenantId, SpanKind, Duration FROM otel_traces WHERE TraceId = {t:String}",
+            parameters={"t": trace_id},
+        )
+        .result_rows
+    )
     assert rows == [("globex", "Server", 500_000_000)]

@@ -45,9 +45,18 @@ def test_every_value_kind() -> None:
         kvlist_value=KeyValueList(
             values=[
                 KeyValue(key="b", value=AnyValue(double_value=0.5)),
-                KeyValue(key="a", value=AnyValue(array_value=ArrayValue(values=[
-                    AnyValue(int_value=3), AnyValue(bool_value=True), AnyValue(string_value="x<y"),
-                ]))),
+                KeyValue(
+                    key="a",
+                    value=AnyValue(
+                        array_value=ArrayValue(
+                            values=[
+                                AnyValue(int_value=3),
+                                AnyValue(bool_value=True),
+                                AnyValue(string_value="x<y"),
+                            ]
+                        )
+                    ),
+                ),
             ]
         )
     )

@@ -10,14 +10,25 @@ from agentledger.config import ConfigError, Settings, parse_api_keys
 def test_defaults_are_local_and_standard() -> None:
     settings = Settings.from_env({})
     assert (settings.host, settings.otlp_http_port, settings.otlp_grpc_port, settings.sql_port) == (
-        "127.0.0.1", 4318, 4317, 8123,
+        "127.0.0.1",
+        4318,
+        4317,
+        8123,
     )
 
 
 def test_environment_then_overrides() -> None:
-    env = {"AGENTLEDGER_SQL_PORT": "9000", "AGENTLEDGER_DATA_DIR": "/tmp/x", "AGENTLEDGER_HOST": "0.0.0.0"}
+    env = {
+        "AGENTLEDGER_SQL_PORT": "9000",
+        "AGENTLEDGER_DATA_DIR": "/tmp/x",
+        "AGENTLEDGER_HOST": "0.0.0.0",
+    }
     settings = Settings.from_env(env, sql_port=9100)
-    assert settings.sql_port == 9100 and settings.data_dir == Path("/tmp/x") and settings.host == "0.0.0.0"
+    assert (
+        settings.sql_port == 9100
+        and settings.data_dir == Path("/tmp/x")
+        and settings.host == "0.0.0.0"
+    )
 
 
 @pytest.mark.parametrize(

@@ -33,7 +33,12 @@ SPEC_EXAMPLE = {
                             "startTimeUnixNano": "1544712660000000000",
                             "endTimeUnixNano": 1544712661000000000,
                             "attributes": [{"key": "n", "value": {"intValue": "42"}}],
-                            "links": [{"traceId": "5b8efff798038103d269b633813fc60c", "spanId": "eee19b7ec3c1b174"}],
+                            "links": [
+                                {
+                                    "traceId": "5b8efff798038103d269b633813fc60c",
+                                    "spanId": "eee19b7ec3c1b174",
+                                }
+                            ],
                             "unknownField": {"ignored": True},
                         }
                     ],
@@ -45,14 +50,18 @@ SPEC_EXAMPLE = {
 
 
 def test_json_hex_ids_ints_as_strings_and_enums_as_ints() -> None:
-    message = decode(json.dumps(SPEC_EXAMPLE).encode(), ExportTraceServiceRequest, json_encoded=True)
+    message = decode(
+        json.dumps(SPEC_EXAMPLE).encode(), ExportTraceServiceRequest, json_encoded=True
+    )
     span = message.resource_spans[0].scope_spans[0].spans[0]
     assert span.trace_id.hex() == "5b8efff798038103d269b633813fc60c"
     assert span.parent_span_id.hex() == "eee19b7ec3c1b173"
     assert span.kind == 2 and span.start_time_unix_nano == 1544712660000000000
     assert span.attributes[0].value.int_value == 42
     assert span.links[0].span_id.hex() == "eee19b7ec3c1b174"
-    again = decode(encode(message, json_encoded=False), ExportTraceServiceRequest, json_encoded=False)
+    again = decode(
+        encode(message, json_encoded=False), ExportTraceServiceRequest, json_encoded=False
+    )
     assert again == message
 
 
@@ -62,7 +71,10 @@ def test_json_hex_ids_ints_as_strings_and_enums_as_ints() -> None:
         (b"{not json", "invalid JSON"),
         (b"[1, 2]", "top level must be an object"),
         (b'{"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": "zz"}]}]}]}', "not hex"),
-        (b'{"resourceSpans": [{"scopeSpans": [{"spans": [{"startTimeUnixNano": "soon"}]}]}]}', "invalid OTLP JSON"),
+        (
+            b'{"resourceSpans": [{"scopeSpans": [{"spans": [{"startTimeUnixNano": "soon"}]}]}]}',
+            "invalid OTLP JSON",
+        ),
         (b"\xff\xfe", "invalid JSON"),
     ],
 )
@@ -87,9 +99,28 @@ def test_protobuf_decoder_never_fails_unclearly(body: bytes) -> None:
 
 _json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(
-        st.sampled_from(["resourceSpans", "scopeSpans", "spans", "traceId", "spanId", "name",
-                         "attributes", "key", "value", "kind", "x"]), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "resourceSpans",
+                    "scopeSpans",
+                    "spans",
+                    "traceId",
+                    "spanId",
+                    "name",
+                    "attributes",
+                    "key",
+                    "value",
+                    "kind",
+                    "x",
+                ]
+            ),
+            children,
+            max_size=4,
+        )
+    ),
     max_leaves=20,
 )
 

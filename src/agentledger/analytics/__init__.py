@@ -1,1 +1,1 @@
-"""Analytics jobs: cost now; drift, lineage, KPI attribution and anomalies build on the same runner."""
+"""Analytics jobs that push their heavy work into ClickHouse and record every run."""

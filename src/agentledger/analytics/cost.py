@@ -76,7 +76,9 @@ def run_cost_job(store: Store, since: datetime | None = None) -> JobResult:
     return JobResult(start, end, max(_rollup_count(store) - before, 0))
 
 
-def cost_totals(store: Store, by: Grouping, since: datetime | None = None) -> list[dict[str, object]]:
+def cost_totals(
+    store: Store, by: Grouping, since: datetime | None = None
+) -> list[dict[str, object]]:
     """Totals per group from the rollups: tokens, cost and unpriced tokens."""
     column = GROUPINGS[by]
     key = f"toString({column})" if by == "day" else column

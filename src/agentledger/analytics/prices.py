@@ -49,13 +49,24 @@ class Price:
         try:
             re.compile(self.model_pattern)
         except re.error as exc:
-            raise ValueError(f"--model-pattern {self.model_pattern!r} is not a valid regex: {exc}") from None
-        for name in ("input_per_mtok", "output_per_mtok", "cache_write_per_mtok", "reasoning_per_mtok"):
+            raise ValueError(
+                f"--model-pattern {self.model_pattern!r} is not a valid regex: {exc}"
+            ) from None
+        for name in (
+            "input_per_mtok",
+            "output_per_mtok",
+            "cache_write_per_mtok",
+            "reasoning_per_mtok",
+        ):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative")
 
     def row(self, source: str) -> dict[str, object]:
-        cached = self.input_per_mtok if self.cached_input_per_mtok is None else self.cached_input_per_mtok
+        cached = (
+            self.input_per_mtok
+            if self.cached_input_per_mtok is None
+            else self.cached_input_per_mtok
+        )
         return {
             "TenantId": self.tenant,
             "Provider": self.provider,
@@ -93,7 +104,9 @@ def seed_default_prices(store: Store) -> int:
     have = query_rows(store, "SELECT count() AS n FROM model_prices FINAL WHERE Source = 'default'")
     if have and have[0]["n"] >= len(defaults):
         return 0
-    store.insert_arrow("model_prices", pa.Table.from_pylist([p.row("default") for p in defaults], _SCHEMA))
+    store.insert_arrow(
+        "model_prices", pa.Table.from_pylist([p.row("default") for p in defaults], _SCHEMA)
+    )
     return len(defaults)
 
 

@@ -41,27 +41,31 @@ def verify_chain(store: Store, tenant: str | None = None, batch_rows: int = 50_0
     checked = 0
     breaks: list[ChainBreak] = []
     for name in tenants:
-        expected_seq, prev = 1, GENESIS
-        offset = 0
-        while True:
-            rows = store.query_arrow(
-                "SELECT * REPLACE (toUnixTimestamp64Nano(Timestamp) AS Timestamp) FROM decisions WHERE TenantId = {t:String} ORDER BY Seq "
-                "LIMIT {n:UInt64} OFFSET {o:UInt64}",
-                {"t": name, "n": batch_rows, "o": offset},
-            ).to_pylist()
-            for row in rows:
-                checked += 1
-                problem = _problem(row, expected_seq, prev)
-                if problem:
-                    breaks.append(
-                        ChainBreak(name, int(row["Seq"]), str(row["DecisionId"]), problem)
-                    )
-                    break
-                expected_seq, prev = expected_seq + 1, row["Hash"]
-            if len(rows) < batch_rows or (breaks and breaks[-1].tenant == name):
-                break
-            offset += batch_rows
+        found, checked_here = _verify_tenant(store, name, batch_rows)
+        checked += checked_here
+        breaks += found
     return VerifyResult(checked, breaks)
+
+
+def _verify_tenant(store: Store, tenant: str, batch_rows: int) -> tuple[list[ChainBreak], int]:
+    """Walk one chain in pages of ``batch_rows`` by Seq; stop at the first break."""
+    expected_seq, prev, checked = 1, GENESIS, 0
+    while True:
+        rows = store.query_arrow(
+            "SELECT * REPLACE (toUnixTimestamp64Nano(Timestamp) AS Timestamp) FROM decisions"
+            " WHERE TenantId = {t:String} AND Seq >= {s:UInt64} ORDER BY Seq LIMIT {n:UInt64}",
+            {"t": tenant, "s": expected_seq, "n": batch_rows},
+        ).to_pylist()
+        for row in rows:
+            checked += 1
+            problem = _problem(row, expected_seq, prev)
+            if problem:
+                return [
+                    ChainBreak(tenant, int(row["Seq"]), str(row["DecisionId"]), problem)
+                ], checked
+            expected_seq, prev = expected_seq + 1, row["Hash"]
+        if len(rows) < batch_rows:
+            return [], checked
 
 
 def _problem(row: dict[str, object], expected_seq: int, prev: str) -> str:

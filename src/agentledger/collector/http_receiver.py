@@ -78,7 +78,8 @@ def build_otlp_http_app(
                 raise _Reject(
                     415,
                     _INVALID_ARGUMENT,
-                    f"unsupported content type {request.headers.get('content-type')!r}; use {_PROTOBUF} or {_JSON}",
+                    f"unsupported content type {request.headers.get('content-type')!r};"
+                    f" use {_PROTOBUF} or {_JSON}",
                 )
             body = await _read_body(request, max_body_bytes)
             if not admission.try_acquire(len(body)):

@@ -45,7 +45,7 @@ class OtlpDecodeError(ValueError):
 
 
 def decode(body: bytes, message_type: type[M], *, json_encoded: bool) -> M:
-    message = message_type()
+    message: M = message_type()
     if not json_encoded:
         try:
             message.ParseFromString(body)

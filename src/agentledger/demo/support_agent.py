@@ -37,7 +37,7 @@ class _SupportAgent:
     @tool("kb_search")
     def search(self, ticket: int) -> list[str]:
         time.sleep(self.rng.uniform(0.002, 0.01))
-        return [f"doc:refund-policy@v3", f"doc:faq-{ticket % 7}@v1"]
+        return ["doc:refund-policy@v3", f"doc:faq-{ticket % 7}@v1"]
 
     @tool("order_lookup")
     def lookup(self, ticket: int) -> float:
@@ -62,8 +62,10 @@ class _SupportAgent:
             except TimeoutError:
                 amount = 0.0
             confidence = round(min(0.99, max(0.05, self.rng.gauss(version.approve_bias, 0.2))), 3)
-            chosen = "escalate" if amount == 0 or confidence < 0.35 else (
-                "approve" if confidence >= 0.5 else "deny"
+            chosen = (
+                "escalate"
+                if amount == 0 or confidence < 0.35
+                else ("approve" if confidence >= 0.5 else "deny")
             )
             decision_id = record_decision(
                 "refund",
@@ -72,12 +74,25 @@ class _SupportAgent:
                 confidence=confidence,
                 inputs=docs,
                 rationale=f"policy refund-v3, order total {amount:.2f}",
-                policy_checks=[{"policy_id": "refund-limit-500", "verdict": "pass" if amount <= 500 else "fail"}],
-                approved_by="human:lead@example.com" if chosen == "approve" and amount > 250 else None,
+                policy_checks=[
+                    {
+                        "policy_id": "refund-limit-500",
+                        "verdict": "pass" if amount <= 500 else "fail",
+                    }
+                ],
+                approved_by="human:lead@example.com"
+                if chosen == "approve" and amount > 250
+                else None,
                 model=version.model,
             )
         resolved = chosen != "escalate"
-        record_kpi("ticket_resolved", 1.0 if resolved else 0.0, "ticket", decision_id, entity_id=f"ticket-{ticket}")
+        record_kpi(
+            "ticket_resolved",
+            1.0 if resolved else 0.0,
+            "ticket",
+            decision_id,
+            entity_id=f"ticket-{ticket}",
+        )
         record_kpi("csat", float(self.rng.randint(3 if resolved else 1, 5)), "score", decision_id)
         if chosen == "approve":
             record_kpi("refund_amount", amount, "usd", decision_id, entity_id=f"ticket-{ticket}")
@@ -91,7 +106,7 @@ def run_demo(
     api_key: str | None = None,
     seed: int = 7,
 ) -> int:
-    """Handle ``rate`` tickets per second for ``duration`` seconds (0 = forever); return the count."""
+    """Handle ``rate`` tickets/s for ``duration`` seconds (0 = forever); return how many."""
     instrumentation = setup("support-desk", endpoint=endpoint, api_key=api_key)
     rng = random.Random(seed)
     support = _SupportAgent(rng)
