@@ -25,16 +25,39 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, obj
     env = dict(os.environ)
     env.pop("AGENTLEDGER_CLICKHOUSE_URL", None)
     env.pop("AGENTLEDGER_API_KEYS", None)
-    env.update({"AGENTLEDGER_ADMIN_PASSWORD": "admin-pw", "AGENTLEDGER_READER_PASSWORD": "reader-pw",
-                "AGENTLEDGER_JOB_INTERVAL_SECONDS": "2"})
+    env.update(
+        {
+            "AGENTLEDGER_ADMIN_PASSWORD": "admin-pw",
+            "AGENTLEDGER_READER_PASSWORD": "reader-pw",
+            "AGENTLEDGER_JOB_INTERVAL_SECONDS": "2",
+        }
+    )
     data_dir: Path = tmp_path_factory.mktemp("up") / "data"
     log = (tmp_path_factory.mktemp("logs") / "up.log").open("w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "agentledger.cli", "up", "--demo", "--demo-rate", "10",
-         "--data-dir", str(data_dir), "--otlp-http-port", str(ports["otlp"]),
-         "--otlp-grpc-port", str(ports["grpc"]), "--sql-port", str(ports["sql"]),
-         "--dashboard-port", str(ports["dashboard"])],
-        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "agentledger.cli",
+            "up",
+            "--demo",
+            "--demo-rate",
+            "10",
+            "--data-dir",
+            str(data_dir),
+            "--otlp-http-port",
+            str(ports["otlp"]),
+            "--otlp-grpc-port",
+            str(ports["grpc"]),
+            "--sql-port",
+            str(ports["sql"]),
+            "--dashboard-port",
+            str(ports["dashboard"]),
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     try:
         wait_http(f"http://127.0.0.1:{ports['sql']}/ping", timeout=90, proc=proc)
@@ -48,8 +71,9 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, obj
 def _client(port: int):  # type: ignore[no-untyped-def]
     import clickhouse_connect
 
-    return clickhouse_connect.get_client(host="127.0.0.1", port=port, username="reader",
-                                         password="reader-pw", database="agentledger")
+    return clickhouse_connect.get_client(
+        host="127.0.0.1", port=port, username="reader", password="reader-pw", database="agentledger"
+    )
 
 
 def _wait_for_demo_data(sql_port: int, timeout: float = 90) -> None:
@@ -72,11 +96,15 @@ def _metrics(driver) -> dict[str, str]:  # type: ignore[no-untyped-def]
     found = {}
     for metric in driver.find_elements(By.CSS_SELECTOR, '[data-testid="stMetric"]'):
         label = metric.find_element(By.CSS_SELECTOR, '[data-testid="stMetricLabel"]').text.strip()
-        found[label] = metric.find_element(By.CSS_SELECTOR, '[data-testid="stMetricValue"]').text.strip()
+        found[label] = metric.find_element(
+            By.CSS_SELECTOR, '[data-testid="stMetricValue"]'
+        ).text.strip()
     return found
 
 
-@pytest.mark.skipif(CHROMEDRIVER is None, reason="chromium-driver is not installed (make test installs it)")
+@pytest.mark.skipif(
+    CHROMEDRIVER is None, reason="chromium-driver is not installed (make test installs it)"
+)
 def test_overview_shows_real_demo_numbers(platform: dict[str, object]) -> None:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
@@ -89,8 +117,14 @@ def test_overview_shows_real_demo_numbers(platform: dict[str, object]) -> None:
     spans_before = client.query("SELECT count() FROM otel_traces").result_rows[0][0]
 
     options = webdriver.ChromeOptions()
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-dev-shm-usage", "--window-size=1400,2200"):
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-dev-shm-usage",
+        "--window-size=1400,2200",
+    ):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     try:

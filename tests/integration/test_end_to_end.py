@@ -62,7 +62,8 @@ def test_instrumented_agent_end_to_end(server: Server) -> None:
 
     spans = client.query(
         "SELECT SpanName, SpanKind, ParentSpanId, TraceId, AgentName, GenAiOperation,"
-        " GenAiProvider, RequestModel, ResponseModel, InputTokens, OutputTokens, ToolName, DecisionId, TenantId,"
+        " GenAiProvider, RequestModel, ResponseModel, InputTokens, OutputTokens, ToolName,"
+        " DecisionId, TenantId,"
         " StatusCode, Duration, Events.Name FROM otel_traces WHERE ServiceName = {s:String}"
         " ORDER BY Timestamp",
         parameters={"s": service},

@@ -265,7 +265,8 @@ def test_decision_and_kpi_events_are_routed_and_raw_logs_kept(store: ChdbStore) 
     )
     kpis = query_rows(
         store,
-        "SELECT KpiName, Value, DecisionId, TenantId FROM kpi_events WHERE TenantId = 'logs-tenant'",
+        "SELECT KpiName, Value, DecisionId, TenantId FROM kpi_events"
+        " WHERE TenantId = 'logs-tenant'",
     )
     assert kpis == [
         {"KpiName": "csat", "Value": 4.0, "DecisionId": "dec-42", "TenantId": "logs-tenant"}
