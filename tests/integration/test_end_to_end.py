@@ -4,6 +4,7 @@ through the real clickhouse-connect client and the real CLI."""
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -60,14 +61,16 @@ def test_instrumented_agent_end_to_end(server: Server) -> None:
     decision_id, service = _run_instrumented_agent(server, uuid.uuid4().hex[:8])
     client = server.client()
 
-    spans = client.query(
-        "SELECT SpanName, SpanKind, ParentSpanId, TraceId, AgentName, GenAiOperation,"
-        " GenAiProvider, RequestModel, ResponseModel, InputTokens, OutputTokens, ToolName,"
-        " DecisionId, TenantId,"
-        " StatusCode, Duration, Events.Name FROM otel_traces WHERE ServiceName = {s:String}"
-        " ORDER BY Timestamp",
-        parameters={"s": service},
-    ).named_results()
+    spans = list(
+        client.query(
+            "SELECT SpanName, SpanKind, ParentSpanId, TraceId, AgentName, GenAiOperation,"
+            " GenAiProvider, RequestModel, ResponseModel, InputTokens, OutputTokens, ToolName,"
+            " DecisionId, TenantId,"
+            " StatusCode, Duration, Events.Name FROM otel_traces WHERE ServiceName = {s:String}"
+            " ORDER BY Timestamp",
+            parameters={"s": service},
+        ).named_results()
+    )
     rows = {row["SpanName"]: row for row in spans}
     assert set(rows) == {
         "invoke_agent planner",
@@ -283,6 +286,7 @@ def test_ingest_without_a_valid_key_is_refused(server: Server, authorization: st
 
 def test_tenant_comes_from_the_key_not_the_payload(server: Server) -> None:
     trace_id = uuid.uuid4().hex
+    start = time.time_ns()
     body = {
         "resourceSpans": [
             {
@@ -300,8 +304,8 @@ def test_tenant_comes_from_the_key_not_the_payload(server: Server) -> None:
                                 "spanId": "00f067aa0ba902b7",
                                 "name": "spoofed",
                                 "kind": 2,
-                                "startTimeUnixNano": "1700000000000000000",
-                                "endTimeUnixNano": "1700000000500000000",
+                                "startTimeUnixNano": str(start),
+                                "endTimeUnixNano": str(start + 500_000_000),
                                 "attributes": [
                                     {"key": "TenantId", "value": {"stringValue": "acme"}}
                                 ],

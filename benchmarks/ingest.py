@@ -1,0 +1,162 @@
+"""Ingest throughput of ``agentledger serve`` over OTLP/HTTP protobuf.
+
+Generates realistic agent traces (agent, LLM, tool and retrieval spans with GenAI attributes and
+~200-byte input/output values), sends them with N concurrent keep-alive clients for a fixed time,
+then waits until every accepted span is queryable. Prints accepted spans/s, end-to-end spans/s,
+p50/p99 request latency and the server's peak RSS, as medians over --repeat runs.
+
+    python benchmarks/ingest.py --clients 4 --seconds 20 --spans-per-request 500 --repeat 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.trace.v1.trace_pb2 import Span
+
+KEY = "bench-key"
+TEXT = "The customer asks whether the refund for order 4411 can be expedited. " * 3
+
+
+def _kv(key: str, value: object) -> KeyValue:
+    if isinstance(value, int):
+        return KeyValue(key=key, value=AnyValue(int_value=value))
+    return KeyValue(key=key, value=AnyValue(string_value=str(value)))
+
+
+def make_request(spans: int, rng: random.Random) -> bytes:
+    """One OTLP request of ``spans`` spans, in traces of 4: agent → retrieval, llm, tool."""
+    request = ExportTraceServiceRequest()
+    resource_spans = request.resource_spans.add()
+    resource_spans.resource.attributes.extend(
+        [_kv("service.name", "bench-agent"), _kv("deployment.environment", "bench")]
+    )
+    out = resource_spans.scope_spans.add()
+    out.scope.name = "agentledger"
+    now = time.time_ns()
+    for _ in range(spans // 4):
+        trace_id, root = rng.randbytes(16), rng.randbytes(8)
+        shapes = [
+            ("invoke_agent support", Span.SPAN_KIND_INTERNAL, b"",
+             {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "support"}),
+            ("retrieval kb", Span.SPAN_KIND_CLIENT, root,
+             {"gen_ai.operation.name": "retrieval", "gen_ai.data_source.id": "kb", "input.value": TEXT}),
+            ("chat gpt-4o-mini", Span.SPAN_KIND_CLIENT, root,
+             {"gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai",
+              "gen_ai.request.model": "gpt-4o-mini", "gen_ai.usage.input_tokens": rng.randint(100, 3000),
+              "gen_ai.usage.output_tokens": rng.randint(10, 500), "input.value": TEXT, "output.value": TEXT}),
+            ("execute_tool order_lookup", Span.SPAN_KIND_INTERNAL, root,
+             {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "order_lookup"}),
+        ]
+        for i, (name, kind, parent, attrs) in enumerate(shapes):
+            span = out.spans.add(
+                trace_id=trace_id, span_id=root if i == 0 else rng.randbytes(8), parent_span_id=parent,
+                name=name, kind=kind, start_time_unix_nano=now, end_time_unix_nano=now + rng.randint(10**6, 10**9),
+            )
+            span.attributes.extend(_kv(k, v) for k, v in attrs.items())
+    return request.SerializeToString()
+
+
+def _client(port: int, bodies: list[bytes], stop_at: float, latencies: list[float], accepted: list[int],
+            spans_per_request: int) -> None:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    headers = {"Content-Type": "application/x-protobuf", "Authorization": f"Bearer {KEY}"}
+    i = 0
+    while time.monotonic() < stop_at:
+        t0 = time.perf_counter()
+        connection.request("POST", "/v1/traces", bodies[i % len(bodies)], headers)
+        response = connection.getresponse()
+        response.read()
+        latencies.append(time.perf_counter() - t0)
+        if response.status == 200:
+            accepted.append(spans_per_request)
+        elif response.status in (429, 503):
+            time.sleep(float(response.headers.get("Retry-After", "1")))
+        i += 1
+    connection.close()
+
+
+def _rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def run_once(clients: int, seconds: float, spans_per_request: int) -> dict[str, float]:
+    from tests.conftest import free_port, wait_http  # the same helpers the suite uses
+
+    otlp, sql = free_port(), free_port()
+    env = dict(os.environ, AGENTLEDGER_API_KEYS=f"bench:{KEY}", AGENTLEDGER_ADMIN_PASSWORD="a",
+               AGENTLEDGER_READER_PASSWORD="r", AGENTLEDGER_JOB_INTERVAL_SECONDS="3600")
+    with tempfile.TemporaryDirectory() as tmp:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "agentledger.cli", "serve", "--data-dir", f"{tmp}/data",
+             "--otlp-http-port", str(otlp), "--sql-port", str(sql)], env=env, stdout=subprocess.DEVNULL,
+        )
+        try:
+            wait_http(f"http://127.0.0.1:{otlp}/readyz", proc=proc)
+            rng = random.Random(1)
+            bodies = [make_request(spans_per_request, rng) for _ in range(16)]
+            latencies: list[float] = []
+            accepted: list[int] = []
+            start = time.monotonic()
+            threads = [threading.Thread(target=_client, args=(otlp, bodies, start + seconds, latencies,
+                                                                accepted, spans_per_request))
+                       for _ in range(clients)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            sent_for = time.monotonic() - start
+            total = sum(accepted)
+            query = urllib.request.Request(f"http://127.0.0.1:{sql}/?query=SELECT+count()+FROM+agentledger.otel_traces",
+                                           headers={"X-ClickHouse-User": "admin", "X-ClickHouse-Key": "a"})
+            while int(urllib.request.urlopen(query).read()) < total:
+                time.sleep(0.05)
+            queryable_after = time.monotonic() - start
+            latencies.sort()
+            return {
+                "accepted_spans_per_s": total / sent_for,
+                "end_to_end_spans_per_s": total / queryable_after,
+                "p50_ms": latencies[len(latencies) // 2] * 1000,
+                "p99_ms": latencies[int(len(latencies) * 0.99)] * 1000,
+                "peak_rss_mib": _rss_mib(proc.pid),
+            }
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--spans-per-request", type=int, default=400)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    runs = [run_once(args.clients, args.seconds, args.spans_per_request) for _ in range(args.repeat)]
+    print(f"OTLP/HTTP protobuf, {args.clients} clients, {args.spans_per_request} spans/request, "
+          f"{args.seconds:.0f}s, median of {args.repeat} runs")
+    print(f"{'metric':<26}{'median':>12}{'min':>12}{'max':>12}")
+    for key in runs[0]:
+        values = [run[key] for run in runs]
+        print(f"{key:<26}{statistics.median(values):>12,.1f}{min(values):>12,.1f}{max(values):>12,.1f}")
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    main()
