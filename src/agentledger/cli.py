@@ -85,18 +85,20 @@ def up(demo: bool, demo_rate: float, **options: Any) -> None:
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
     sql_base = f"http://{settings.host}:{settings.sql_port}"
-    env["AGENTLEDGER_CLICKHOUSE_URL"] = settings.clickhouse_url or (
-        f"http://reader:{settings.reader_password}@{settings.host}:{settings.sql_port}"
-    )
     serve_argv = [sys.executable, "-m", "agentledger.cli", "serve", *_argv(options)]
     children = [subprocess.Popen(serve_argv, env=env)]
+    # The dashboards read through the SQL endpoint (or the configured server) as the reader.
+    dashboard_env = dict(env)
+    dashboard_env["AGENTLEDGER_CLICKHOUSE_URL"] = settings.clickhouse_url or (
+        f"http://reader:{settings.reader_password}@{settings.host}:{settings.sql_port}"
+    )
+    children.append(subprocess.Popen(dashboard_command(settings), env=dashboard_env))
     click.echo(_addresses(settings))
     click.echo(f"Dashboards:     http://{settings.host}:{settings.dashboard_port}/")
     click.echo(
         f"SQL users:      admin / {settings.admin_password}   reader / {settings.reader_password}"
     )
     click.echo(f"                e.g. curl -u reader:PASSWORD '{sql_base}/?query=SELECT+1'")
-    children.append(subprocess.Popen(dashboard_command(settings), env=env))
     if demo:
         key = demo_key or next(iter(settings.tenant_keys()), "")
         click.echo(f"Demo API key:   {key}  (tenant: {settings.tenant_keys().get(key, '?')})")

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 import threading
+import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
@@ -18,6 +20,19 @@ from agentledger.storage.store import Params, StoreError
 __all__ = ["ChdbStore"]
 
 _CODE = re.compile(r"Code: (\d+)\.")
+_BATCHES = globals()
+
+
+@dataclass(frozen=True)
+class RawResult:
+    """The engine's bytes for one statement and its counters, which the SQL endpoint reports."""
+
+    data: bytes
+    rows_read: int
+    bytes_read: int
+    rows_written: int
+    bytes_written: int
+    elapsed_s: float
 
 
 class ChdbStore:
@@ -35,14 +50,26 @@ class ChdbStore:
 
     def raw(self, sql: str, fmt: str = "TabSeparated", params: Params | None = None) -> bytes:
         """Run ``sql`` and return the engine's bytes in ``fmt`` (used by the SQL endpoint)."""
+        return self.raw_result(sql, fmt, params).data
+
+    def raw_result(
+        self, sql: str, fmt: str = "TabSeparated", params: Params | None = None
+    ) -> RawResult:
+        """Like :meth:`raw`, with the read/written counters ClickHouse reports in its summary."""
         try:
             result = self._session.query(sql, fmt, params=_stringify(params))
         except Exception as exc:  # chDB raises its own error type with the engine's message
             message = str(exc)
             match = _CODE.search(message)
             raise StoreError(message, int(match.group(1)) if match else 0) from None
-        data: bytes = result.bytes()
-        return data
+        return RawResult(
+            data=result.bytes(),
+            rows_read=result.rows_read(),
+            bytes_read=result.bytes_read(),
+            rows_written=result.rows_written(),
+            bytes_written=result.bytes_written(),
+            elapsed_s=result.elapsed(),
+        )
 
     def command(self, sql: str, params: Params | None = None) -> None:
         self.raw(sql, "TabSeparated", params)
@@ -58,9 +85,15 @@ class ChdbStore:
         if data.num_rows == 0:
             return
         columns = ", ".join(f"`{name}`" for name in data.column_names)
-        # chDB's Python() table function finds the Arrow table by its name on the call stack.
-        arrow_batch = data  # noqa: F841
-        self.command(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM Python(arrow_batch)")
+        # chDB's Python() table function finds the table by name among the calling frame's
+        # variables. A name unique to this call keeps concurrent inserts from reading each
+        # other's batches (a shared local name did exactly that).
+        name = f"_arrow_batch_{uuid.uuid4().hex}"
+        _BATCHES[name] = data
+        try:
+            self.command(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM Python({name})")
+        finally:
+            del _BATCHES[name]
 
     def close(self) -> None:
         with self._close_lock:

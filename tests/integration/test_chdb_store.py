@@ -1,0 +1,45 @@
+"""The embedded store under concurrent use, as the collector's threads use it."""
+
+from __future__ import annotations
+
+import threading
+
+import pyarrow as pa
+
+from agentledger.storage.chdb_store import ChdbStore
+from agentledger.storage.store import StoreError, query_rows
+
+
+def test_concurrent_arrow_inserts_into_different_tables_never_mix(store: ChdbStore) -> None:
+    store.command("CREATE TABLE mix_a (a Int64) ENGINE = MergeTree ORDER BY a")
+    store.command("CREATE TABLE mix_b (b String, c Float64) ENGINE = MergeTree ORDER BY b")
+    errors: list[Exception] = []
+
+    def insert(table: str, batch: pa.Table) -> None:
+        for _ in range(40):
+            try:
+                store.insert_arrow(table, batch)
+            except StoreError as exc:
+                errors.append(exc)
+
+    threads = [
+        threading.Thread(target=insert, args=("mix_a", pa.table({"a": list(range(50))}))),
+        threading.Thread(target=insert, args=("mix_b", pa.table({"b": ["x"] * 30, "c": [1.5] * 30}))),
+    ]
+    threads += [threading.Thread(target=insert, args=("mix_a", pa.table({"a": [7] * 10})))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    counts = query_rows(store, "SELECT (SELECT count() FROM mix_a) AS a, (SELECT count() FROM mix_b) AS b")
+    assert counts == [{"a": 40 * 60, "b": 40 * 30}]
+
+
+def test_engine_errors_carry_the_clickhouse_code(store: ChdbStore) -> None:
+    try:
+        store.command("SELECT * FROM no_such_table")
+    except StoreError as exc:
+        assert exc.code == 60 and "no_such_table" in str(exc)
+    else:
+        raise AssertionError("expected a StoreError")
