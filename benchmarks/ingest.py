@@ -50,28 +50,65 @@ def make_request(spans: int, rng: random.Random) -> bytes:
     for _ in range(spans // 4):
         trace_id, root = rng.randbytes(16), rng.randbytes(8)
         shapes = [
-            ("invoke_agent support", Span.SPAN_KIND_INTERNAL, b"",
-             {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "support"}),
-            ("retrieval kb", Span.SPAN_KIND_CLIENT, root,
-             {"gen_ai.operation.name": "retrieval", "gen_ai.data_source.id": "kb", "input.value": TEXT}),
-            ("chat gpt-4o-mini", Span.SPAN_KIND_CLIENT, root,
-             {"gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai",
-              "gen_ai.request.model": "gpt-4o-mini", "gen_ai.usage.input_tokens": rng.randint(100, 3000),
-              "gen_ai.usage.output_tokens": rng.randint(10, 500), "input.value": TEXT, "output.value": TEXT}),
-            ("execute_tool order_lookup", Span.SPAN_KIND_INTERNAL, root,
-             {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "order_lookup"}),
+            (
+                "invoke_agent support",
+                Span.SPAN_KIND_INTERNAL,
+                b"",
+                {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "support"},
+            ),
+            (
+                "retrieval kb",
+                Span.SPAN_KIND_CLIENT,
+                root,
+                {
+                    "gen_ai.operation.name": "retrieval",
+                    "gen_ai.data_source.id": "kb",
+                    "input.value": TEXT,
+                },
+            ),
+            (
+                "chat gpt-4o-mini",
+                Span.SPAN_KIND_CLIENT,
+                root,
+                {
+                    "gen_ai.operation.name": "chat",
+                    "gen_ai.provider.name": "openai",
+                    "gen_ai.request.model": "gpt-4o-mini",
+                    "gen_ai.usage.input_tokens": rng.randint(100, 3000),
+                    "gen_ai.usage.output_tokens": rng.randint(10, 500),
+                    "input.value": TEXT,
+                    "output.value": TEXT,
+                },
+            ),
+            (
+                "execute_tool order_lookup",
+                Span.SPAN_KIND_INTERNAL,
+                root,
+                {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "order_lookup"},
+            ),
         ]
         for i, (name, kind, parent, attrs) in enumerate(shapes):
             span = out.spans.add(
-                trace_id=trace_id, span_id=root if i == 0 else rng.randbytes(8), parent_span_id=parent,
-                name=name, kind=kind, start_time_unix_nano=now, end_time_unix_nano=now + rng.randint(10**6, 10**9),
+                trace_id=trace_id,
+                span_id=root if i == 0 else rng.randbytes(8),
+                parent_span_id=parent,
+                name=name,
+                kind=kind,
+                start_time_unix_nano=now,
+                end_time_unix_nano=now + rng.randint(10**6, 10**9),
             )
             span.attributes.extend(_kv(k, v) for k, v in attrs.items())
     return request.SerializeToString()
 
 
-def _client(port: int, bodies: list[bytes], stop_at: float, latencies: list[float], accepted: list[int],
-            spans_per_request: int) -> None:
+def _client(
+    port: int,
+    bodies: list[bytes],
+    stop_at: float,
+    latencies: list[float],
+    accepted: list[int],
+    spans_per_request: int,
+) -> None:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     headers = {"Content-Type": "application/x-protobuf", "Authorization": f"Bearer {KEY}"}
     i = 0
@@ -100,12 +137,29 @@ def run_once(clients: int, seconds: float, spans_per_request: int) -> dict[str, 
     from tests.conftest import free_port, wait_http  # the same helpers the suite uses
 
     otlp, sql = free_port(), free_port()
-    env = dict(os.environ, AGENTLEDGER_API_KEYS=f"bench:{KEY}", AGENTLEDGER_ADMIN_PASSWORD="a",
-               AGENTLEDGER_READER_PASSWORD="r", AGENTLEDGER_JOB_INTERVAL_SECONDS="3600")
+    env = dict(
+        os.environ,
+        AGENTLEDGER_API_KEYS=f"bench:{KEY}",
+        AGENTLEDGER_ADMIN_PASSWORD="a",
+        AGENTLEDGER_READER_PASSWORD="r",
+        AGENTLEDGER_JOB_INTERVAL_SECONDS="3600",
+    )
     with tempfile.TemporaryDirectory() as tmp:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "agentledger.cli", "serve", "--data-dir", f"{tmp}/data",
-             "--otlp-http-port", str(otlp), "--sql-port", str(sql)], env=env, stdout=subprocess.DEVNULL,
+            [
+                sys.executable,
+                "-m",
+                "agentledger.cli",
+                "serve",
+                "--data-dir",
+                f"{tmp}/data",
+                "--otlp-http-port",
+                str(otlp),
+                "--sql-port",
+                str(sql),
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
         )
         try:
             wait_http(f"http://127.0.0.1:{otlp}/readyz", proc=proc)
@@ -114,17 +168,23 @@ def run_once(clients: int, seconds: float, spans_per_request: int) -> dict[str, 
             latencies: list[float] = []
             accepted: list[int] = []
             start = time.monotonic()
-            threads = [threading.Thread(target=_client, args=(otlp, bodies, start + seconds, latencies,
-                                                                accepted, spans_per_request))
-                       for _ in range(clients)]
+            threads = [
+                threading.Thread(
+                    target=_client,
+                    args=(otlp, bodies, start + seconds, latencies, accepted, spans_per_request),
+                )
+                for _ in range(clients)
+            ]
             for thread in threads:
                 thread.start()
             for thread in threads:
                 thread.join()
             sent_for = time.monotonic() - start
             total = sum(accepted)
-            query = urllib.request.Request(f"http://127.0.0.1:{sql}/?query=SELECT+count()+FROM+agentledger.otel_traces",
-                                           headers={"X-ClickHouse-User": "admin", "X-ClickHouse-Key": "a"})
+            query = urllib.request.Request(
+                f"http://127.0.0.1:{sql}/?query=SELECT+count()+FROM+agentledger.otel_traces",
+                headers={"X-ClickHouse-User": "admin", "X-ClickHouse-Key": "a"},
+            )
             while int(urllib.request.urlopen(query).read()) < total:
                 time.sleep(0.05)
             queryable_after = time.monotonic() - start
@@ -142,19 +202,27 @@ def run_once(clients: int, seconds: float, spans_per_request: int) -> dict[str, 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--spans-per-request", type=int, default=400)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    runs = [run_once(args.clients, args.seconds, args.spans_per_request) for _ in range(args.repeat)]
-    print(f"OTLP/HTTP protobuf, {args.clients} clients, {args.spans_per_request} spans/request, "
-          f"{args.seconds:.0f}s, median of {args.repeat} runs")
+    runs = [
+        run_once(args.clients, args.seconds, args.spans_per_request) for _ in range(args.repeat)
+    ]
+    print(
+        f"OTLP/HTTP protobuf, {args.clients} clients, {args.spans_per_request} spans/request, "
+        f"{args.seconds:.0f}s, median of {args.repeat} runs"
+    )
     print(f"{'metric':<26}{'median':>12}{'min':>12}{'max':>12}")
     for key in runs[0]:
         values = [run[key] for run in runs]
-        print(f"{key:<26}{statistics.median(values):>12,.1f}{min(values):>12,.1f}{max(values):>12,.1f}")
+        print(
+            f"{key:<26}{statistics.median(values):>12,.1f}{min(values):>12,.1f}{max(values):>12,.1f}"
+        )
 
 
 if __name__ == "__main__":

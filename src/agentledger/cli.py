@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import click
 
-from agentledger.config import ConfigError, Settings
+from agentledger.config import ConfigError, Settings, mask_url
 from agentledger.storage.store import Store, StoreError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -155,15 +155,11 @@ def _addresses(settings: Settings) -> str:
         f"OTLP/HTTP:      http://{settings.host}:{settings.otlp_http_port}  (/v1/traces, /v1/logs)"
     ]
     if settings.clickhouse_url:
-        lines.append(f"Storage:        {_mask(settings.clickhouse_url)}")
+        lines.append(f"Storage:        {mask_url(settings.clickhouse_url)}")
     else:
         lines.append(f"SQL (ClickHouse HTTP): http://{settings.host}:{settings.sql_port}")
         lines.append(f"Data directory: {settings.data_dir}")
     return "\n".join(lines)
-
-
-def _mask(url: str) -> str:
-    return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
 
 
 @cli.command()

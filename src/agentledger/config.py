@@ -11,8 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
-__all__ = ["ConfigError", "Settings", "parse_api_keys"]
+__all__ = ["ConfigError", "Settings", "mask_url", "parse_api_keys"]
 
 _PREFIX = "AGENTLEDGER_"
 
@@ -91,6 +92,15 @@ def parse_api_keys(spec: str) -> dict[str, str]:
             )
         keys[key] = tenant
     return keys
+
+
+def mask_url(url: str) -> str:
+    """``url`` with its password replaced by ``***``, safe to show on screen."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
 
 
 def _coerce(name: str, type_name: Any, raw: Any) -> Any:

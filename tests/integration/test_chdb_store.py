@@ -24,7 +24,9 @@ def test_concurrent_arrow_inserts_into_different_tables_never_mix(store: ChdbSto
 
     threads = [
         threading.Thread(target=insert, args=("mix_a", pa.table({"a": list(range(50))}))),
-        threading.Thread(target=insert, args=("mix_b", pa.table({"b": ["x"] * 30, "c": [1.5] * 30}))),
+        threading.Thread(
+            target=insert, args=("mix_b", pa.table({"b": ["x"] * 30, "c": [1.5] * 30}))
+        ),
     ]
     threads += [threading.Thread(target=insert, args=("mix_a", pa.table({"a": [7] * 10})))]
     for thread in threads:
@@ -32,7 +34,9 @@ def test_concurrent_arrow_inserts_into_different_tables_never_mix(store: ChdbSto
     for thread in threads:
         thread.join()
     assert errors == []
-    counts = query_rows(store, "SELECT (SELECT count() FROM mix_a) AS a, (SELECT count() FROM mix_b) AS b")
+    counts = query_rows(
+        store, "SELECT (SELECT count() FROM mix_a) AS a, (SELECT count() FROM mix_b) AS b"
+    )
     assert counts == [{"a": 40 * 60, "b": 40 * 30}]
 
 
@@ -43,3 +47,11 @@ def test_engine_errors_carry_the_clickhouse_code(store: ChdbStore) -> None:
         assert exc.code == 60 and "no_such_table" in str(exc)
     else:
         raise AssertionError("expected a StoreError")
+
+
+def test_string_parameters_round_trip_exactly(store: ChdbStore) -> None:
+    tricky = "a\\tb\tc\nd'e\\"
+    rows = query_rows(
+        store, "SELECT {s:String} AS s, {a:Array(String)} AS a", {"s": tricky, "a": [tricky]}
+    )
+    assert rows == [{"s": tricky, "a": [tricky]}]

@@ -9,12 +9,12 @@ reruns of the same window share one query.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit
 
 import pandas as pd
 import streamlit as st
 
-from agentledger.config import Settings
+from agentledger.config import Settings, mask_url
 from agentledger.dashboards import queries
 from agentledger.dashboards.timerange import ALIGN_SECONDS, Window
 from agentledger.storage.http_store import HttpStore
@@ -27,7 +27,6 @@ __all__ = [
     "describe_error",
     "kpi_totals",
     "latest_decisions",
-    "mask_url",
     "otlp_endpoint",
     "source",
     "span_totals",
@@ -62,15 +61,6 @@ def source(settings: Settings) -> Source:
 def otlp_endpoint(settings: Settings) -> str:
     """Where agents send OTLP/HTTP, for the empty-state hints."""
     return f"http://{_reachable(settings.host)}:{settings.otlp_http_port}"
-
-
-def mask_url(url: str) -> str:
-    """``url`` with its password replaced by ``***``, safe to show on screen."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
 
 
 def describe_error(src: Source, exc: Exception) -> str:

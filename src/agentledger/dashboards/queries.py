@@ -23,9 +23,7 @@ __all__ = [
     "throughput",
 ]
 
-_IN_WINDOW = (
-    "Timestamp >= {start:DateTime64(3, 'UTC')} AND Timestamp < {end:DateTime64(3, 'UTC')}"
-)
+_IN_WINDOW = "Timestamp >= {start:DateTime64(3, 'UTC')} AND Timestamp < {end:DateTime64(3, 'UTC')}"
 
 
 def throughput(store: Store, start: datetime, end: datetime, step_seconds: int) -> pd.DataFrame:
@@ -37,8 +35,8 @@ def throughput(store: Store, start: datetime, end: datetime, step_seconds: int) 
     sql = f"""
         SELECT toDateTime64(Bucket, 0, 'UTC') AS Minute, Spans, Traces
         FROM (
-            SELECT toStartOfInterval(toDateTime(Timestamp, 'UTC'), toIntervalSecond({{step:UInt32}}))
-                       AS Bucket,
+            SELECT toStartOfInterval(toDateTime(Timestamp, 'UTC'),
+                                     toIntervalSecond({{step:UInt32}})) AS Bucket,
                    count() AS Spans,
                    uniq(TraceId) AS Traces
             FROM otel_traces

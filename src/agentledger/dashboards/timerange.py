@@ -12,7 +12,15 @@ from datetime import UTC, datetime, timedelta
 
 import streamlit as st
 
-__all__ = ["ALIGN_SECONDS", "DEFAULT_RANGE", "RANGES", "Range", "Window", "pick_window", "window_for"]
+__all__ = [
+    "ALIGN_SECONDS",
+    "DEFAULT_RANGE",
+    "RANGES",
+    "Range",
+    "Window",
+    "pick_window",
+    "window_for",
+]
 
 ALIGN_SECONDS = 15
 
@@ -21,17 +29,16 @@ ALIGN_SECONDS = 15
 class Range:
     """A selectable range: how far back it looks and how wide a chart bucket is."""
 
-    label: str
     span: timedelta
     step_seconds: int
 
 
 RANGES: dict[str, Range] = {
-    "15m": Range("Last 15 min", timedelta(minutes=15), 60),
-    "1h": Range("Last 1 h", timedelta(hours=1), 60),
-    "6h": Range("Last 6 h", timedelta(hours=6), 60),
-    "24h": Range("Last 24 h", timedelta(hours=24), 300),
-    "7d": Range("Last 7 d", timedelta(days=7), 3600),
+    "15m": Range(timedelta(minutes=15), 60),
+    "1h": Range(timedelta(hours=1), 60),
+    "6h": Range(timedelta(hours=6), 60),
+    "24h": Range(timedelta(hours=24), 300),
+    "7d": Range(timedelta(days=7), 3600),
 }
 DEFAULT_RANGE = "1h"
 
@@ -65,9 +72,8 @@ def window_for(key: str, now: datetime | None = None) -> Window:
 def pick_window() -> Window:
     """Render the range selector, bound to the ``range`` query parameter, and return its window."""
     key = st.segmented_control(
-        "Time range",
+        "Time range (last …)",
         options=list(RANGES),
-        format_func=lambda k: RANGES[k].label,
         default=DEFAULT_RANGE,
         required=True,
         key="range",

@@ -6,9 +6,11 @@ same data through the ClickHouse-compatible HTTP endpoint that process serves.
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 import threading
-import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +22,6 @@ from agentledger.storage.store import Params, StoreError
 __all__ = ["ChdbStore"]
 
 _CODE = re.compile(r"Code: (\d+)\.")
-_BATCHES = globals()
 
 
 @dataclass(frozen=True)
@@ -43,21 +44,25 @@ class ChdbStore:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.database = database
         self._session = chdb_session.Session(str(self.data_dir))
+        self._spill_dir = _spill_dir(self.data_dir)
         self._closed = False
         self._close_lock = threading.Lock()
         self.raw(f"CREATE DATABASE IF NOT EXISTS {database}")
         self.raw(f"USE {database}")
 
-    def raw(self, sql: str, fmt: str = "TabSeparated", params: Params | None = None) -> bytes:
-        """Run ``sql`` and return the engine's bytes in ``fmt`` (used by the SQL endpoint)."""
+    def raw(
+        self, sql: str, fmt: str = "TabSeparated", params: Mapping[str, str] | None = None
+    ) -> bytes:
+        """Run ``sql`` and return the engine's bytes in ``fmt``. ``params`` are in ClickHouse's
+        escaped text form, as they arrive over HTTP (used by the SQL endpoint)."""
         return self.raw_result(sql, fmt, params).data
 
     def raw_result(
-        self, sql: str, fmt: str = "TabSeparated", params: Params | None = None
+        self, sql: str, fmt: str = "TabSeparated", params: Mapping[str, str] | None = None
     ) -> RawResult:
         """Like :meth:`raw`, with the read/written counters ClickHouse reports in its summary."""
         try:
-            result = self._session.query(sql, fmt, params=_stringify(params))
+            result = self._session.query(sql, fmt, params=dict(params) if params else None)
         except Exception as exc:  # chDB raises its own error type with the engine's message
             message = str(exc)
             match = _CODE.search(message)
@@ -72,10 +77,10 @@ class ChdbStore:
         )
 
     def command(self, sql: str, params: Params | None = None) -> None:
-        self.raw(sql, "TabSeparated", params)
+        self.raw(sql, "TabSeparated", _stringify(params))
 
     def query_arrow(self, sql: str, params: Params | None = None) -> pa.Table:
-        data = self.raw(sql, "ArrowStream", params)
+        data = self.raw(sql, "ArrowStream", _stringify(params))
         if not data:
             return pa.table({})
         with pa.ipc.open_stream(pa.BufferReader(data)) as reader:
@@ -85,21 +90,31 @@ class ChdbStore:
         if data.num_rows == 0:
             return
         columns = ", ".join(f"`{name}`" for name in data.column_names)
-        # chDB's Python() table function finds the table by name among the calling frame's
-        # variables. A name unique to this call keeps concurrent inserts from reading each
-        # other's batches (a shared local name did exactly that).
-        name = f"_arrow_batch_{uuid.uuid4().hex}"
-        _BATCHES[name] = data
-        try:
-            self.command(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM Python({name})")
-        finally:
-            del _BATCHES[name]
+        # The batch goes through an Arrow stream file: chDB's Python() table function looks
+        # tables up on the call stack and deadlocked against concurrent queries under load.
+        with tempfile.NamedTemporaryFile(dir=self._spill_dir, suffix=".arrows") as spill:
+            with pa.ipc.new_stream(spill, data.schema) as writer:
+                writer.write_table(data)
+            spill.flush()
+            self.command(
+                f"INSERT INTO {table} ({columns}) FROM INFILE '{spill.name}' FORMAT ArrowStream"
+            )
 
     def close(self) -> None:
         with self._close_lock:
             if not self._closed:
                 self._closed = True
                 self._session.close()
+
+
+def _spill_dir(data_dir: Path) -> str:
+    """Memory-backed /dev/shm when the machine has it, else a folder beside the data."""
+    shm = Path("/dev/shm")
+    if shm.is_dir() and os.access(shm, os.W_OK):
+        return str(shm)
+    spill = data_dir.parent / f".{data_dir.name}-spill"
+    spill.mkdir(exist_ok=True)
+    return str(spill)
 
 
 def _stringify(params: Params | None) -> dict[str, str] | None:
@@ -109,10 +124,13 @@ def _stringify(params: Params | None) -> dict[str, str] | None:
 
 
 def _param_text(value: object) -> str:
+    """A query parameter in the escaped text form ClickHouse reads (as the HTTP interface does)."""
     if isinstance(value, bool):
         return "1" if value else "0"
     if isinstance(value, list | tuple):
         return "[" + ",".join(_quote(v) for v in value) + "]"
+    if isinstance(value, str):
+        return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
     return str(value)
 
 

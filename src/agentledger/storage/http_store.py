@@ -8,6 +8,7 @@ import clickhouse_connect
 import pyarrow as pa
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
+from agentledger.config import mask_url
 from agentledger.storage.store import Params, StoreError
 
 __all__ = ["HttpStore"]
@@ -23,7 +24,7 @@ class HttpStore:
                 dsn=url, database=database, autogenerate_session_id=False, **client_args
             )
         except ClickHouseError as exc:
-            raise StoreError(f"cannot connect to ClickHouse at {_redact(url)}: {exc}") from None
+            raise StoreError(f"cannot connect to ClickHouse at {mask_url(url)}: {exc}") from None
 
     def command(self, sql: str, params: Params | None = None) -> None:
         try:
@@ -53,10 +54,3 @@ class HttpStore:
 def _code(exc: ClickHouseError) -> int:
     code = getattr(exc, "code", None)
     return int(code) if isinstance(code, int) else 0
-
-
-def _redact(url: str) -> str:
-    scheme, sep, rest = url.partition("://")
-    if "@" in rest:
-        rest = "***@" + rest.split("@", 1)[1]
-    return scheme + sep + rest

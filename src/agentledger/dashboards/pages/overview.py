@@ -71,7 +71,7 @@ def _headline(totals: pd.DataFrame, cost: pd.DataFrame) -> None:
 
 def _throughput(frame: pd.DataFrame, window: Window, otlp: str) -> None:
     st.subheader(f"Spans and traces per {window.step_label}")
-    if int(frame["Spans"].sum()) == 0 if not frame.empty else True:
+    if frame.empty or int(frame["Spans"].sum()) == 0:
         st.info(
             "No spans in this range — instrument an agent with "
             f"`agentledger.instrumentation.setup()` and send OTLP to {otlp}, "
@@ -135,6 +135,16 @@ def _cost(frame: pd.DataFrame, window: Window, job_interval: float) -> None:
             "(`gen_ai.usage.input_tokens` / `output_tokens`)."
         )
         return
+    chart = (
+        alt.Chart(frame)
+        .mark_bar()
+        .encode(
+            x=alt.X("CostUsd:Q", title="USD"),
+            y=alt.Y("ModelName:N", title=None, sort="-x"),
+            tooltip=["ModelName:N", alt.Tooltip("CostUsd:Q", format="$.4f")],
+        )
+    )
+    st.altair_chart(chart, width="stretch")
     st.dataframe(
         frame,
         hide_index=True,
