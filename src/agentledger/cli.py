@@ -152,7 +152,8 @@ def _wait_all(children: list[subprocess.Popen[bytes]]) -> None:
 
 def _addresses(settings: Settings) -> str:
     lines = [
-        f"OTLP/HTTP:      http://{settings.host}:{settings.otlp_http_port}  (/v1/traces, /v1/logs)"
+        f"OTLP/HTTP:      http://{settings.host}:{settings.otlp_http_port}  (/v1/traces, /v1/logs)",
+        f"OTLP/gRPC:      port {settings.otlp_grpc_port} reserved (gRPC receiver not built yet)",
     ]
     if settings.clickhouse_url:
         lines.append(f"Storage:        {mask_url(settings.clickhouse_url)}")

@@ -37,6 +37,7 @@ class Settings:
     api_keys: str = ""
     admin_password: str = ""
     reader_password: str = ""
+    sql_anonymous_read: str = "auto"
     max_body_bytes: int = 32 * 1024 * 1024
     max_inflight_bytes: int = 256 * 1024 * 1024
     job_interval_seconds: float = 30.0
@@ -72,9 +73,19 @@ class Settings:
                 raise ConfigError(f"{_PREFIX}{name.upper()}: must be a positive number")
         if self.job_interval_seconds <= 0:
             raise ConfigError(f"{_PREFIX}JOB_INTERVAL_SECONDS: must be positive")
+        if self.sql_anonymous_read not in ("auto", "true", "false"):
+            raise ConfigError(f"{_PREFIX}SQL_ANONYMOUS_READ: must be auto, true or false")
         if not self.database.isidentifier():
             raise ConfigError(f"{_PREFIX}DATABASE: {self.database!r} is not a valid identifier")
         parse_api_keys(self.api_keys)
+
+    @property
+    def anonymous_sql_read(self) -> bool:
+        """Whether requests without credentials may read, as ClickHouse's passwordless ``default``
+        user does. ``auto``: only while the endpoint listens on loopback alone."""
+        if self.sql_anonymous_read == "auto":
+            return self.host in ("127.0.0.1", "localhost", "::1")
+        return self.sql_anonymous_read == "true"
 
     def tenant_keys(self) -> dict[str, str]:
         """Map of API key to tenant, from ``AGENTLEDGER_API_KEYS``."""

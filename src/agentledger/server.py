@@ -80,6 +80,8 @@ def build_platform(settings: Settings) -> Platform:
             "admin": SqlUser(settings.admin_password, readonly=False),
             "reader": SqlUser(settings.reader_password, readonly=True),
         }
+        if settings.anonymous_sql_read:
+            users["default"] = SqlUser("", readonly=True)
         apps[settings.sql_port] = build_sql_app(store, users)
     return Platform(settings, store, apps, Scheduler(store, settings.job_interval_seconds))
 

@@ -337,3 +337,15 @@ def test_tenant_comes_from_the_key_not_the_payload(server: Server) -> None:
         .result_rows
     )
     assert rows == [("globex", "Server", 500_000_000)]
+
+
+def test_plain_curl_reads_on_loopback_but_cannot_write(server: Server) -> None:
+    """Like ClickHouse's passwordless ``default`` user, but read-only, and only on loopback."""
+    url = f"http://127.0.0.1:{server.sql_port}/"
+    with urllib.request.urlopen(f"{url}?query=SELECT+1", timeout=10) as response:
+        assert response.read() == b"1\n"
+    request = urllib.request.Request(url, data=b"DROP TABLE otel_traces", method="POST")
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(request, timeout=10)
+    assert caught.value.headers["X-ClickHouse-Exception-Code"] == "164"
+    assert server.client().command("EXISTS TABLE otel_traces") == 1

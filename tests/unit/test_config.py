@@ -51,3 +51,19 @@ def test_api_keys_map_key_to_tenant_without_leaking_keys_in_errors() -> None:
     with pytest.raises(ConfigError) as caught:
         parse_api_keys("acme:k1,secretkeywithoutcolon")
     assert "secretkeywithoutcolon" in str(caught.value) or "..." in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("host", "setting", "allowed"),
+    [
+        ("127.0.0.1", "auto", True),
+        ("0.0.0.0", "auto", False),
+        ("0.0.0.0", "true", True),
+        ("127.0.0.1", "false", False),
+    ],
+)
+def test_anonymous_sql_reads_only_on_loopback_by_default(
+    host: str, setting: str, allowed: bool
+) -> None:
+    env = {"AGENTLEDGER_HOST": host, "AGENTLEDGER_SQL_ANONYMOUS_READ": setting}
+    assert Settings.from_env(env).anonymous_sql_read is allowed
