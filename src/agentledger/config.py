@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -43,7 +43,6 @@ class Settings:
     job_interval_seconds: float = 30.0
     ttl_days: int = 30
     audit_ttl_days: int = 3650
-    extra: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -51,8 +50,6 @@ class Settings:
         source = os.environ if env is None else env
         values: dict[str, Any] = {}
         for f in fields(cls):
-            if f.name == "extra":
-                continue
             raw = overrides.get(f.name)
             if raw is None:
                 raw = source.get(_PREFIX + f.name.upper())
