@@ -12,22 +12,18 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import os
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
-KEY = "bench-key"
 TEXT = "The customer asks whether the refund for order 4411 can be expedited. " * 3
 
 
@@ -103,6 +99,7 @@ def make_request(spans: int, rng: random.Random) -> bytes:
 
 def _client(
     port: int,
+    key: str,
     bodies: list[bytes],
     stop_at: float,
     latencies: list[float],
@@ -110,7 +107,7 @@ def _client(
     spans_per_request: int,
 ) -> None:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    headers = {"Content-Type": "application/x-protobuf", "Authorization": f"Bearer {KEY}"}
+    headers = {"Content-Type": "application/x-protobuf", "Authorization": f"Bearer {key}"}
     i = 0
     while time.monotonic() < stop_at:
         t0 = time.perf_counter()
@@ -134,44 +131,30 @@ def _rss_mib(pid: int) -> float:
 
 
 def run_once(clients: int, seconds: float, spans_per_request: int) -> dict[str, float]:
-    from tests.conftest import free_port, wait_http  # the same helpers the suite uses
+    from tests.conftest import start_server, stop  # the same server fixture the suite uses
 
-    otlp, sql = free_port(), free_port()
-    env = dict(
-        os.environ,
-        AGENTLEDGER_API_KEYS=f"bench:{KEY}",
-        AGENTLEDGER_ADMIN_PASSWORD="a",
-        AGENTLEDGER_READER_PASSWORD="r",
-        AGENTLEDGER_JOB_INTERVAL_SECONDS="3600",
-    )
     with tempfile.TemporaryDirectory() as tmp:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "agentledger.cli",
-                "serve",
-                "--data-dir",
-                f"{tmp}/data",
-                "--otlp-http-port",
-                str(otlp),
-                "--sql-port",
-                str(sql),
-            ],
-            env=env,
-            stdout=subprocess.DEVNULL,
-        )
+        server, proc = start_server(Path(tmp))
         try:
-            wait_http(f"http://127.0.0.1:{otlp}/readyz", proc=proc)
             rng = random.Random(1)
             bodies = [make_request(spans_per_request, rng) for _ in range(16)]
+            port = int(server.otlp_url.rsplit(":", 1)[1])
+            key = server.api_keys["acme"]
             latencies: list[float] = []
             accepted: list[int] = []
             start = time.monotonic()
             threads = [
                 threading.Thread(
                     target=_client,
-                    args=(otlp, bodies, start + seconds, latencies, accepted, spans_per_request),
+                    args=(
+                        port,
+                        key,
+                        bodies,
+                        start + seconds,
+                        latencies,
+                        accepted,
+                        spans_per_request,
+                    ),
                 )
                 for _ in range(clients)
             ]
@@ -181,11 +164,8 @@ def run_once(clients: int, seconds: float, spans_per_request: int) -> dict[str, 
                 thread.join()
             sent_for = time.monotonic() - start
             total = sum(accepted)
-            query = urllib.request.Request(
-                f"http://127.0.0.1:{sql}/?query=SELECT+count()+FROM+agentledger.otel_traces",
-                headers={"X-ClickHouse-User": "admin", "X-ClickHouse-Key": "a"},
-            )
-            while int(urllib.request.urlopen(query).read()) < total:
+            client = server.client()
+            while client.command("SELECT count() FROM otel_traces") < total:
                 time.sleep(0.05)
             queryable_after = time.monotonic() - start
             latencies.sort()
@@ -197,8 +177,7 @@ def run_once(clients: int, seconds: float, spans_per_request: int) -> dict[str, 
                 "peak_rss_mib": _rss_mib(proc.pid),
             }
         finally:
-            proc.terminate()
-            proc.wait(timeout=30)
+            stop(proc)
 
 
 def main() -> None:

@@ -8,9 +8,7 @@ runs in production.
 
 from __future__ import annotations
 
-import socket
 import subprocess
-import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -21,7 +19,6 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 import streamlit as st
-import uvicorn
 from streamlit.testing.v1 import AppTest
 
 from agentledger.config import Settings, mask_url
@@ -29,6 +26,8 @@ from agentledger.dashboards import APP_PATH, dashboard_command, queries
 from agentledger.dashboards.timerange import window_for
 from agentledger.storage.chdb_store import ChdbStore
 from agentledger.storage.migrate import migrate
+
+from ..conftest import free_port, serve_in_thread
 
 NOW = datetime.now(UTC)
 BASE = NOW.replace(second=0, microsecond=0) - timedelta(minutes=20)
@@ -265,32 +264,13 @@ def test_mask_url_hides_only_the_password() -> None:
 # --- the page ----------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="module")
 def endpoint_url(store: ChdbStore) -> Iterator[str]:
     """The embedded SQL endpoint over ``store``, served by uvicorn in a thread, as ``reader``."""
     sql_endpoint = pytest.importorskip("agentledger.storage.sql_endpoint")
     users = {"reader": sql_endpoint.SqlUser(password="pw", readonly=True)}
-    port = _free_port()
-    config = uvicorn.Config(
-        sql_endpoint.build_sql_app(store, users), host="127.0.0.1", port=port, log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "SQL endpoint did not start"
-        time.sleep(0.05)
-    yield f"http://reader:pw@127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=30)
+    for port in serve_in_thread(sql_endpoint.build_sql_app(store, users)):
+        yield f"http://reader:pw@127.0.0.1:{port}"
 
 
 @pytest.fixture
@@ -361,7 +341,7 @@ def test_overview_empty_states_say_what_to_do(
 
 
 def test_unreachable_server_shows_masked_url(app: AppTest, monkeypatch: pytest.MonkeyPatch) -> None:
-    port = _free_port()
+    port = free_port()
     monkeypatch.setenv("AGENTLEDGER_CLICKHOUSE_URL", f"http://reader:s3cret@127.0.0.1:{port}")
     app.run()
     assert not app.exception
@@ -371,7 +351,7 @@ def test_unreachable_server_shows_masked_url(app: AppTest, monkeypatch: pytest.M
 
 
 def test_dashboard_command_serves_the_app() -> None:
-    port = _free_port()
+    port = free_port()
     argv = dashboard_command(Settings(host="127.0.0.1", dashboard_port=port))
     assert argv[1:5] == ["-m", "streamlit", "run", str(APP_PATH)]
     assert Path(argv[4]).is_file()

@@ -8,7 +8,6 @@ import base64
 import gzip
 import json
 import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -25,13 +24,11 @@ import clickhouse_connect
 import lz4.frame
 import pyarrow as pa
 import pytest
-import uvicorn
 import zstandard
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import DatabaseError
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from starlette.applications import Starlette
 
 from agentledger.storage._sql_request import (
     SqlRequestError,
@@ -44,6 +41,8 @@ from agentledger.storage._sql_request import (
 from agentledger.storage.chdb_store import ChdbStore
 from agentledger.storage.sql_endpoint import SqlUser, build_sql_app
 
+from ..conftest import serve_in_thread
+
 USERS = {
     "admin": SqlUser("admin-pw", readonly=False),
     "reader": SqlUser("reader-pw", readonly=True),
@@ -51,22 +50,6 @@ USERS = {
 
 
 # --- servers ------------------------------------------------------------------------------------
-
-
-def _serve(app: Starlette) -> Iterator[int]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "SQL endpoint did not start"
-        time.sleep(0.02)
-    yield port
-    server.should_exit = True
-    thread.join(timeout=30)
 
 
 @pytest.fixture(scope="module")
@@ -78,13 +61,13 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChdbStore]:
 
 @pytest.fixture(scope="module")
 def port(store: ChdbStore) -> Iterator[int]:
-    yield from _serve(build_sql_app(store, USERS))
+    yield from serve_in_thread(build_sql_app(store, USERS))
 
 
 @pytest.fixture(scope="module")
 def small_port(store: ChdbStore) -> Iterator[int]:
     """The same store behind an endpoint that accepts bodies of at most 1 KiB."""
-    yield from _serve(build_sql_app(store, USERS, max_body_bytes=1024))
+    yield from serve_in_thread(build_sql_app(store, USERS, max_body_bytes=1024))
 
 
 def _client(port: int, user: str = "admin", password: str | None = None, **kwargs: Any) -> Client:
