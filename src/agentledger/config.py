@@ -40,6 +40,8 @@ class Settings:
     sql_anonymous_read: str = "auto"
     max_body_bytes: int = 32 * 1024 * 1024
     max_inflight_bytes: int = 256 * 1024 * 1024
+    spool_max_bytes: int = 1024 * 1024 * 1024
+    flush_interval_seconds: float = 0.2
     job_interval_seconds: float = 30.0
     ttl_days: int = 30
     audit_ttl_days: int = 3650
@@ -65,11 +67,18 @@ class Settings:
             port = getattr(self, name)
             if not 0 <= port <= 65535:
                 raise ConfigError(f"{_PREFIX}{name.upper()}: port {port} is out of range 0-65535")
-        for name in ("max_body_bytes", "max_inflight_bytes", "ttl_days", "audit_ttl_days"):
+        for name in (
+            "max_body_bytes",
+            "max_inflight_bytes",
+            "spool_max_bytes",
+            "ttl_days",
+            "audit_ttl_days",
+        ):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{_PREFIX}{name.upper()}: must be a positive number")
-        if self.job_interval_seconds <= 0:
-            raise ConfigError(f"{_PREFIX}JOB_INTERVAL_SECONDS: must be positive")
+        for name in ("job_interval_seconds", "flush_interval_seconds"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{_PREFIX}{name.upper()}: must be positive")
         if self.sql_anonymous_read not in ("auto", "true", "false"):
             raise ConfigError(f"{_PREFIX}SQL_ANONYMOUS_READ: must be auto, true or false")
         if not self.database.isidentifier():
