@@ -86,10 +86,13 @@ class ChdbStore:
         with pa.ipc.open_stream(pa.BufferReader(data)) as reader:
             return reader.read_all()
 
-    def insert_arrow(self, table: str, data: pa.Table) -> None:
+    def insert_arrow(self, table: str, data: pa.Table, dedup_token: str | None = None) -> None:
         if data.num_rows == 0:
             return
         columns = ", ".join(f"`{name}`" for name in data.column_names)
+        settings = (
+            f" SETTINGS insert_deduplication_token = {_quote(dedup_token)}" if dedup_token else ""
+        )
         # The batch goes through an Arrow stream file: chDB's Python() table function looks
         # tables up on the call stack and deadlocked against concurrent queries under load.
         with tempfile.NamedTemporaryFile(dir=self._spill_dir, suffix=".arrows") as spill:
@@ -97,7 +100,8 @@ class ChdbStore:
                 writer.write_table(data)
             spill.flush()
             self.command(
-                f"INSERT INTO {table} ({columns}) FROM INFILE '{spill.name}' FORMAT ArrowStream"
+                f"INSERT INTO {table} ({columns}) FROM INFILE '{spill.name}'{settings}"
+                " FORMAT ArrowStream"
             )
 
     def close(self) -> None:

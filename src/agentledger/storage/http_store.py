@@ -39,11 +39,12 @@ class HttpStore:
             raise StoreError(str(exc), _code(exc)) from None
         return table
 
-    def insert_arrow(self, table: str, data: pa.Table) -> None:
+    def insert_arrow(self, table: str, data: pa.Table, dedup_token: str | None = None) -> None:
         if data.num_rows == 0:
             return
+        settings = {"insert_deduplication_token": dedup_token} if dedup_token else None
         try:
-            self._client.insert_arrow(table, data)
+            self._client.insert_arrow(table, data, settings=settings)
         except ClickHouseError as exc:
             raise StoreError(str(exc), _code(exc)) from None
 

@@ -36,8 +36,9 @@ class Store(Protocol):
     def query_arrow(self, sql: str, params: Params | None = None) -> pa.Table:
         """Run a query and return its result as an Arrow table."""
 
-    def insert_arrow(self, table: str, data: pa.Table) -> None:
-        """Insert an Arrow table into ``table``, matching columns by name."""
+    def insert_arrow(self, table: str, data: pa.Table, dedup_token: str | None = None) -> None:
+        """Insert an Arrow table into ``table``, matching columns by name. With ``dedup_token``,
+        inserting the same token again is a no-op (replays after a crash store nothing twice)."""
 
     def close(self) -> None:
         """Release the connection or the engine."""
