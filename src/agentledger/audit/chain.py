@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import pyarrow as pa
@@ -46,6 +47,8 @@ DECISION_SCHEMA = pa.schema(
     ]
 )
 
+Sink = Callable[[pa.Table], None]
+
 _HASHED = [name for name in DECISION_SCHEMA.names if name != "Hash"]
 
 
@@ -77,16 +80,20 @@ class AuditChain:
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
 
-    def append(self, records: list[dict[str, Any]]) -> int:
-        """Seal and store ``records`` (grouped by tenant); return how many were stored."""
+    def append(self, records: list[dict[str, Any]], sink: Sink | None = None) -> int:
+        """Seal ``records`` (grouped by tenant) and hand each tenant's sealed rows to ``sink``
+        (default: insert into ``decisions``); the chain advances only if the sink succeeds."""
         by_tenant: dict[str, list[dict[str, Any]]] = {}
         for record in records:
             by_tenant.setdefault(record["TenantId"], []).append(record)
         for tenant, batch in by_tenant.items():
-            self._append_tenant(tenant, batch)
+            self._append_tenant(tenant, batch, sink or self._insert)
         return len(records)
 
-    def _append_tenant(self, tenant: str, batch: list[dict[str, Any]]) -> None:
+    def _insert(self, sealed: pa.Table) -> None:
+        self._store.insert_arrow("decisions", sealed)
+
+    def _append_tenant(self, tenant: str, batch: list[dict[str, Any]], sink: Sink) -> None:
         with self._lock_for(tenant):
             seq, prev = self._heads.get(tenant) or self._load_head(tenant)
             sealed = []
@@ -96,7 +103,7 @@ class AuditChain:
                 row["Hash"] = prev = record_hash(row)
                 row["Attributes"] = list(row["Attributes"].items())
                 sealed.append(row)
-            self._store.insert_arrow("decisions", pa.Table.from_pylist(sealed, DECISION_SCHEMA))
+            sink(pa.Table.from_pylist(sealed, DECISION_SCHEMA))
             self._heads[tenant] = (seq, prev)
 
     def _lock_for(self, tenant: str) -> threading.Lock:

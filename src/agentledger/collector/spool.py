@@ -146,5 +146,5 @@ def _frame(table: str, rows: pa.Table) -> bytes:
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, rows.schema) as writer:
         writer.write_table(rows)
-    body = sink.getvalue().to_pybytes()
+    body: bytes = sink.getvalue().to_pybytes()
     return _HEAD.pack(len(header)) + header + _SIZE.pack(len(body)) + body
