@@ -72,6 +72,7 @@ class Server:
     api_keys: dict[str, str]  # tenant -> key
     env: dict[str, str]
     data_dir: Path
+    grpc_port: int = 0  # OTLP/gRPC
 
     def client(self, user: str = "admin"):  # type: ignore[no-untyped-def]
         import clickhouse_connect
@@ -102,7 +103,7 @@ class Server:
 def start_server(
     tmp: Path, extra_env: dict[str, str] | None = None
 ) -> tuple[Server, subprocess.Popen[bytes]]:
-    otlp_port, sql_port = free_port(), free_port()
+    otlp_port, sql_port, grpc_port = free_port(), free_port(), free_port()
     keys = {"acme": "key-acme-123", "globex": "key-globex-456"}
     env = dict(os.environ)
     env.update(
@@ -129,12 +130,19 @@ def start_server(
             "--sql-port",
             str(sql_port),
             "--otlp-grpc-port",
-            str(free_port()),
+            str(grpc_port),
         ],
         env=env,
     )
     server = Server(
-        f"http://127.0.0.1:{otlp_port}", sql_port, "admin-pw", "reader-pw", keys, env, data_dir
+        f"http://127.0.0.1:{otlp_port}",
+        sql_port,
+        "admin-pw",
+        "reader-pw",
+        keys,
+        env,
+        data_dir,
+        grpc_port,
     )
     try:
         wait_http(f"{server.otlp_url}/readyz", proc=proc)

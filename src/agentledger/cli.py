@@ -152,8 +152,9 @@ def _wait_all(children: list[subprocess.Popen[bytes]]) -> None:
 
 def _addresses(settings: Settings) -> str:
     lines = [
-        f"OTLP/HTTP:      http://{settings.host}:{settings.otlp_http_port}  (/v1/traces, /v1/logs)",
-        f"OTLP/gRPC:      port {settings.otlp_grpc_port} reserved (gRPC receiver not built yet)",
+        f"OTLP/HTTP:      http://{settings.host}:{settings.otlp_http_port}"
+        "  (/v1/traces, /v1/metrics, /v1/logs)",
+        f"OTLP/gRPC:      {settings.host}:{settings.otlp_grpc_port}  (traces, metrics, logs)",
     ]
     if settings.clickhouse_url:
         lines.append(f"Storage:        {mask_url(settings.clickhouse_url)}")
@@ -368,6 +369,79 @@ def audit_verify(tenant: str | None) -> None:
     if not result.ok:
         sys.exit(1)
     click.echo(f"ok: {result.checked} decisions verified")
+
+
+@cli.group()
+def keys() -> None:
+    """Managed API keys (stored hashed; serve picks up changes within seconds)."""
+
+
+@keys.command("create")
+@click.option("--tenant", required=True, help="Tenant the key sends data as.")
+@click.option(
+    "--scope", type=click.Choice(["ingest", "read", "admin"]), required=True, help="What it may do."
+)
+@click.option("--name", default="", help="A label to recognise the key by.")
+def keys_create(tenant: str, scope: str, name: str) -> None:
+    """Create a key and print its secret, once."""
+    from agentledger.collector.keys import create_key
+
+    with _store() as store:
+        try:
+            key_id, secret = create_key(store, tenant, scope, name)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo(f"key id:  {key_id}  (tenant {tenant.strip()}, scope {scope})")
+    click.echo(f"secret:  {secret}")
+    click.echo(
+        "Store the secret now: it is shown only this once and cannot be recovered.", err=True
+    )
+
+
+@keys.command("list")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+def keys_list(fmt: str) -> None:
+    """Show every key (never secrets), revoked ones included."""
+    from agentledger.collector.keys import list_keys
+
+    with _store() as store:
+        _print_rows(list_keys(store), fmt)
+
+
+@keys.command("revoke")
+@click.argument("key_id")
+def keys_revoke(key_id: str) -> None:
+    """Revoke a key by its id; serve refuses it within AGENTLEDGER_KEY_REFRESH_SECONDS."""
+    from agentledger.collector.keys import UnknownKey, revoke_key
+
+    with _store() as store:
+        try:
+            revoked = revoke_key(store, key_id)
+        except UnknownKey as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo(f"revoked {key_id}" if revoked else f"{key_id} was already revoked")
+
+
+@cli.group()
+def conventions() -> None:
+    """Which attribute conventions services send, and which keys fill AgentLedger's columns."""
+
+
+@conventions.command("report")
+@click.option(
+    "--since",
+    default="24h",
+    show_default=True,
+    help="ISO date/time, or relative: 30m, 24h, 7d.",
+)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+def conventions_report(since: str, fmt: str) -> None:
+    """Per service and convention: the span attribute keys seen, the column each one fills, and
+    the keys nothing is derived from (unmapped) or that no known convention defines."""
+    from agentledger.analytics.conventions import conventions_report as report
+
+    with _store() as store:
+        _print_rows(report(store, _parse_since(since)), fmt)
 
 
 def _parse_since(text: str | None) -> datetime | None:

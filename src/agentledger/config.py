@@ -6,6 +6,7 @@ agree on one source of truth. Invalid values fail fast with the option's name in
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-__all__ = ["ConfigError", "Settings", "mask_url", "parse_api_keys"]
+__all__ = ["ConfigError", "Settings", "mask_url", "parse_api_keys", "parse_tenant_rate_limits"]
 
 _PREFIX = "AGENTLEDGER_"
 
@@ -45,6 +46,8 @@ class Settings:
     job_interval_seconds: float = 30.0
     ttl_days: int = 30
     audit_ttl_days: int = 3650
+    key_refresh_seconds: float = 2.0
+    tenant_rate_limits: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -76,7 +79,7 @@ class Settings:
         ):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{_PREFIX}{name.upper()}: must be a positive number")
-        for name in ("job_interval_seconds", "flush_interval_seconds"):
+        for name in ("job_interval_seconds", "flush_interval_seconds", "key_refresh_seconds"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{_PREFIX}{name.upper()}: must be positive")
         if self.sql_anonymous_read not in ("auto", "true", "false"):
@@ -84,6 +87,9 @@ class Settings:
         if not self.database.isidentifier():
             raise ConfigError(f"{_PREFIX}DATABASE: {self.database!r} is not a valid identifier")
         parse_api_keys(self.api_keys)
+        if not math.isfinite(self.key_refresh_seconds):
+            raise ConfigError(f"{_PREFIX}KEY_REFRESH_SECONDS: must be a finite number of seconds")
+        parse_tenant_rate_limits(self.tenant_rate_limits)
 
     @property
     def anonymous_sql_read(self) -> bool:
@@ -109,6 +115,24 @@ def parse_api_keys(spec: str) -> dict[str, str]:
             )
         keys[key] = tenant
     return keys
+
+
+def parse_tenant_rate_limits(spec: str) -> dict[str, float]:
+    """Parse ``tenant=records_per_second,*=records_per_second`` into ``{tenant: rate}``."""
+    limits: dict[str, float] = {}
+    for item in filter(None, (part.strip() for part in spec.split(","))):
+        tenant, sep, raw = (text.strip() for text in item.partition("="))
+        try:
+            rate = float(raw)
+        except ValueError:
+            rate = math.nan
+        if not sep or not tenant or not (math.isfinite(rate) and rate > 0):
+            raise ConfigError(
+                f"{_PREFIX}TENANT_RATE_LIMITS: entry {item!r} is not of the form "
+                "tenant=records_per_second (a positive number; tenant * for the default)"
+            )
+        limits[tenant] = rate
+    return limits
 
 
 def mask_url(url: str) -> str:

@@ -11,8 +11,10 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
+from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
@@ -21,6 +23,7 @@ from agentledger.analytics.jobs import Scheduler
 from agentledger.analytics.prices import seed_default_prices
 from agentledger.collector.admission import Admission
 from agentledger.collector.auth import KeyRing
+from agentledger.collector.grpc_receiver import build_grpc_server
 from agentledger.collector.http_receiver import build_otlp_http_app
 from agentledger.collector.pipeline import Ingestor
 from agentledger.config import ConfigError, Settings
@@ -51,6 +54,8 @@ class Platform:
     store: Store
     apps: dict[int, Starlette]
     scheduler: Scheduler
+    # Builds the OTLP/gRPC server (grpc.aio.Server, port); called inside the serving event loop.
+    grpc_server: Callable[[], tuple[Any, int]] | None = None
 
 
 def build_platform(settings: Settings) -> Platform:
@@ -63,10 +68,12 @@ def build_platform(settings: Settings) -> Platform:
     migrate(store, settings.ttl_days, settings.audit_ttl_days)
     seed_default_prices(store)
     ingestor = Ingestor(store)
+    keys = KeyRing.from_settings(settings, store)
+    admission = Admission(settings.max_inflight_bytes)  # one in-flight budget for HTTP and gRPC
     otlp = build_otlp_http_app(
         ingestor,
-        KeyRing(settings.tenant_keys()),
-        Admission(settings.max_inflight_bytes),
+        keys,
+        admission,
         settings.max_body_bytes,
         ready=lambda: _reachable(store),
     )
@@ -83,7 +90,18 @@ def build_platform(settings: Settings) -> Platform:
         if settings.anonymous_sql_read:
             users["default"] = SqlUser("", readonly=True)
         apps[settings.sql_port] = build_sql_app(store, users)
-    return Platform(settings, store, apps, Scheduler(store, settings.job_interval_seconds))
+    grpc_server = partial(
+        build_grpc_server,
+        ingestor,
+        keys,
+        admission,
+        settings.max_body_bytes,
+        settings.host,
+        settings.otlp_grpc_port,
+    )
+    return Platform(
+        settings, store, apps, Scheduler(store, settings.job_interval_seconds), grpc_server
+    )
 
 
 def serve(settings: Settings) -> None:
@@ -119,7 +137,14 @@ async def _serve_all(platform: Platform) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop_all)
-    await asyncio.gather(*(server.serve() for server in servers))
+    grpc_server = platform.grpc_server()[0] if platform.grpc_server else None
+    if grpc_server is not None:
+        await grpc_server.start()
+    try:
+        await asyncio.gather(*(server.serve() for server in servers))
+    finally:
+        if grpc_server is not None:
+            await grpc_server.stop(5.0)
 
 
 def _reachable(store: Store) -> bool:

@@ -1,5 +1,6 @@
-"""OTLP/HTTP receiver: ``/v1/traces`` and ``/v1/logs``, protobuf or JSON, gzip, with the status
-codes of the OTLP specification so standard exporters retry exactly when they should.
+"""OTLP/HTTP receiver: ``/v1/traces``, ``/v1/metrics`` and ``/v1/logs``, protobuf or JSON, gzip,
+with the status codes of the OTLP specification so standard exporters retry exactly when they
+should.
 """
 
 from __future__ import annotations
@@ -10,6 +11,10 @@ from collections.abc import Callable
 from typing import Any
 
 from google.rpc import status_pb2
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceRequest,
+    ExportMetricsServiceResponse,
+)
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -117,6 +122,15 @@ def build_otlp_http_app(
             "rejected_spans",
         )
 
+    async def metrics(request: Request) -> Response:
+        return await handle(
+            request,
+            ExportMetricsServiceRequest,
+            ExportMetricsServiceResponse,
+            ingestor.metrics,
+            "rejected_data_points",
+        )
+
     async def logs(request: Request) -> Response:
         return await handle(
             request,
@@ -136,6 +150,7 @@ def build_otlp_http_app(
     return Starlette(
         routes=[
             Route("/v1/traces", traces, methods=["POST"]),
+            Route("/v1/metrics", metrics, methods=["POST"]),
             Route("/v1/logs", logs, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),

@@ -1,13 +1,27 @@
 """OTLP log records to ``otel_logs`` columns, routing AgentLedger events to their own records.
 
-Decision and KPI events are ordinary OTLP log records (any OTel SDK can send them); we keep every
-raw record in ``otel_logs`` and additionally extract decisions (to be sealed into the audit chain)
-and KPI rows.
+Decision, KPI and model-observation events are ordinary OTLP log records (any OTel SDK can send
+them); we keep every raw record in ``otel_logs`` and additionally extract decisions (to be sealed
+into the audit chain), KPI rows and ``model_observations`` rows.
+
+A model observation event is named ``agentledger.model_observation`` (``event_name``, or the
+``event.name`` attribute) and carries:
+
+* ``agentledger.observation.model`` -- required, the model's name;
+* ``agentledger.observation.model_version`` -- optional;
+* ``agentledger.observation.feature.<name>`` -- one or more; a number (finite) becomes a row with
+  ``Feature=<name>`` and that ``Value``, a non-empty string or a boolean a row with that
+  ``Category`` (and ``Value`` 0);
+* ``agentledger.decision.id`` -- optional, the decision the model informed.
+
+An event without a model, without features, or with a feature of any other kind is rejected as a
+whole (partial success), and, like a rejected KPI event, is not stored in ``otel_logs`` either.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,7 +32,7 @@ from agentledger import semconv
 from agentledger.collector.anyvalue import as_raw, as_string
 from agentledger.collector.columns import ATTR_MAP, NS, RejectLog, attributes, hex_id, service_name
 
-__all__ = ["KPI_SCHEMA", "LOG_SCHEMA", "DecodedLogs", "logs_to_columns"]
+__all__ = ["KPI_SCHEMA", "LOG_SCHEMA", "OBSERVATION_SCHEMA", "DecodedLogs", "logs_to_columns"]
 
 LOG_SCHEMA = pa.schema(
     [
@@ -58,6 +72,21 @@ KPI_SCHEMA = pa.schema(
     ]
 )
 
+OBSERVATION_SCHEMA = pa.schema(
+    [
+        ("Timestamp", NS),
+        ("TenantId", pa.string()),
+        ("ModelName", pa.string()),
+        ("ModelVersion", pa.string()),
+        ("Feature", pa.string()),
+        ("Value", pa.float64()),
+        ("Category", pa.string()),
+        ("TraceId", pa.string()),
+        ("SpanId", pa.string()),
+        ("DecisionId", pa.string()),
+    ]
+)
+
 _DECISION_FIELDS = {
     semconv.DECISION_ID,
     semconv.DECISION_TYPE,
@@ -89,13 +118,15 @@ class DecodedLogs:
     logs: pa.Table
     decisions: list[dict[str, Any]] = field(default_factory=list)
     kpis: pa.Table = field(default_factory=lambda: KPI_SCHEMA.empty_table())
+    observations: pa.Table = field(default_factory=lambda: OBSERVATION_SCHEMA.empty_table())
     rejects: RejectLog = field(default_factory=lambda: RejectLog("log records"))
 
 
 def logs_to_columns(request: Any, tenant: str) -> DecodedLogs:
-    """Decode an ``ExportLogsServiceRequest`` into log rows, decisions and KPI rows."""
+    """Decode an ``ExportLogsServiceRequest`` into log rows, decisions, KPI and observation rows."""
     cols: dict[str, list[Any]] = {name: [] for name in LOG_SCHEMA.names}
     kpi_cols: dict[str, list[Any]] = {name: [] for name in KPI_SCHEMA.names}
+    obs_cols: dict[str, list[Any]] = {name: [] for name in OBSERVATION_SCHEMA.names}
     decisions: list[dict[str, Any]] = []
     rejects = RejectLog("log records")
     for resource_logs in request.resource_logs:
@@ -121,6 +152,11 @@ def logs_to_columns(request: Any, tenant: str) -> DecodedLogs:
                         continue
                 elif event == semconv.EVENT_DECISION:
                     decisions.append(_decision(record, attrs, timestamp, service, tenant))
+                elif event == semconv.EVENT_MODEL_OBSERVATION:
+                    problem = _append_observations(obs_cols, record, attrs, timestamp, tenant)
+                    if problem:
+                        rejects.reject(problem)
+                        continue
                 _append_log(cols, record, timestamp, event, service, resource_attrs, tenant)
                 cols["ResourceSchemaUrl"].append(resource_logs.schema_url)
                 cols["ScopeSchemaUrl"].append(scope_logs.schema_url)
@@ -131,6 +167,7 @@ def logs_to_columns(request: Any, tenant: str) -> DecodedLogs:
         logs=pa.table(cols, schema=LOG_SCHEMA),
         decisions=decisions,
         kpis=pa.table(kpi_cols, schema=KPI_SCHEMA),
+        observations=pa.table(obs_cols, schema=OBSERVATION_SCHEMA),
         rejects=rejects,
     )
 
@@ -249,3 +286,55 @@ def _append_kpi(
     cols["ServiceName"].append(service)
     cols["Attributes"].append([(k, as_string(v)) for k, v in attrs.items() if k not in _KPI_FIELDS])
     return ""
+
+
+def _append_observations(
+    cols: dict[str, list[Any]], record: Any, attrs: dict[str, Any], timestamp: int, tenant: str
+) -> str:
+    """Append one row per feature of a model observation event; return why it is rejected."""
+    model = _text(attrs, semconv.OBSERVATION_MODEL)
+    if not model:
+        return f"model observation event needs {semconv.OBSERVATION_MODEL}"
+    features: list[tuple[str, float, str]] = []
+    for key, value in attrs.items():
+        if not key.startswith(semconv.OBSERVATION_FEATURE_PREFIX):
+            continue
+        name = key.removeprefix(semconv.OBSERVATION_FEATURE_PREFIX)
+        feature = _feature(as_raw(value))
+        if not name or feature is None:
+            return (
+                f"model observation feature {key!r} needs a name and a finite number"
+                " or a non-empty string"
+            )
+        features.append((name, *feature))
+    if not features:
+        return (
+            "model observation event needs at least one "
+            f"{semconv.OBSERVATION_FEATURE_PREFIX}<name> attribute"
+        )
+    version = _text(attrs, semconv.OBSERVATION_MODEL_VERSION)
+    decision_id = _text(attrs, semconv.DECISION_ID)
+    trace_id, span_id = hex_id(record.trace_id), hex_id(record.span_id)
+    for name, number, category in features:
+        cols["Timestamp"].append(timestamp)
+        cols["TenantId"].append(tenant)
+        cols["ModelName"].append(model)
+        cols["ModelVersion"].append(version)
+        cols["Feature"].append(name)
+        cols["Value"].append(number)
+        cols["Category"].append(category)
+        cols["TraceId"].append(trace_id)
+        cols["SpanId"].append(span_id)
+        cols["DecisionId"].append(decision_id)
+    return ""
+
+
+def _feature(raw: Any) -> tuple[float, str] | None:
+    """(Value, Category) of a feature value: numbers are values, strings and booleans categories."""
+    if isinstance(raw, bool):
+        return 0.0, "true" if raw else "false"
+    if isinstance(raw, int | float):
+        return (float(raw), "") if math.isfinite(raw) else None
+    if isinstance(raw, str) and raw:
+        return 0.0, raw
+    return None

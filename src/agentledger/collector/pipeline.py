@@ -12,6 +12,7 @@ from typing import Any
 from agentledger.audit.chain import AuditChain
 from agentledger.collector.columns import RejectLog
 from agentledger.collector.logs import logs_to_columns
+from agentledger.collector.metrics import metrics_to_arrow
 from agentledger.collector.spans import spans_to_arrow
 from agentledger.storage.store import Store
 
@@ -33,5 +34,12 @@ class Ingestor:
         if decoded.decisions:
             self._chain.append(decoded.decisions)
         self._store.insert_arrow("kpi_events", decoded.kpis)
+        self._store.insert_arrow("model_observations", decoded.observations)
         self._store.insert_arrow("otel_logs", decoded.logs)
         return decoded.rejects
+
+    def metrics(self, request: Any, tenant: str) -> RejectLog:
+        tables, rejects = metrics_to_arrow(request, tenant)
+        for name, table in tables.items():
+            self._store.insert_arrow(name, table)
+        return rejects
