@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
@@ -18,6 +19,7 @@ import pytest
 
 if TYPE_CHECKING:
     from agentledger.storage.chdb_store import ChdbStore
+    from agentledger.storage.store import Store
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 
@@ -74,8 +76,22 @@ class Server:
     data_dir: Path
     grpc_port: int = 0  # OTLP/gRPC
 
+    def settle(self, timeout: float = 30.0) -> None:
+        """Wait until everything the collector acknowledged is stored (its spool is empty)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with urllib.request.urlopen(f"{self.otlp_url}/metrics", timeout=5) as response:
+                text = response.read().decode()
+            if "\nagentledger_spool_bytes 0\n" in text:
+                return
+            time.sleep(0.05)
+        raise TimeoutError(f"the collector's spool did not drain within {timeout}s")
+
     def client(self, user: str = "admin"):  # type: ignore[no-untyped-def]
+        """A clickhouse-connect client, once what was acknowledged so far is stored."""
         import clickhouse_connect
+
+        self.settle()
 
         password = self.admin_password if user == "admin" else self.reader_password
         return clickhouse_connect.get_client(
@@ -87,6 +103,7 @@ class Server:
         )
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        self.settle()
         env = dict(self.env)
         env["AGENTLEDGER_CLICKHOUSE_URL"] = (
             f"http://admin:{self.admin_password}@127.0.0.1:{self.sql_port}"
@@ -181,3 +198,39 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChdbStore]:
     seed_default_prices(opened)
     yield opened
     opened.close()
+
+
+class StoredIngestor:
+    """The real collector pipeline (redaction, audit chain, spool) whose calls return only once
+    the writer has stored their rows, so a test can query right after ingesting."""
+
+    def __init__(self, target: Store) -> None:
+        from agentledger.audit.chain import AuditChain
+        from agentledger.collector.pipeline import Ingestor
+        from agentledger.collector.rate_limit import RateLimiter
+        from agentledger.collector.redaction import Redactor
+        from agentledger.collector.self_metrics import SelfMetrics
+        from agentledger.collector.spool import Spool
+        from agentledger.collector.writer import Writer
+
+        self.spool = Spool(Path(tempfile.mkdtemp(prefix="spool-")), max_bytes=1 << 30)
+        self.writer = Writer(self.spool, target, interval=60)
+        self.self_metrics = SelfMetrics()
+        self.ingestor = Ingestor(
+            self.spool, AuditChain(target), Redactor(), RateLimiter({}), self.self_metrics
+        )
+
+    def _stored(self, method: Any, request: Any, tenant: str) -> Any:
+        rejects = method(request, tenant)
+        self.spool.rotate()
+        self.writer.drain()
+        return rejects
+
+    def traces(self, request: Any, tenant: str) -> Any:
+        return self._stored(self.ingestor.traces, request, tenant)
+
+    def logs(self, request: Any, tenant: str) -> Any:
+        return self._stored(self.ingestor.logs, request, tenant)
+
+    def metrics(self, request: Any, tenant: str) -> Any:
+        return self._stored(self.ingestor.metrics, request, tenant)

@@ -41,6 +41,15 @@ class Settings:
     sql_anonymous_read: str = "auto"
     max_body_bytes: int = 32 * 1024 * 1024
     max_inflight_bytes: int = 256 * 1024 * 1024
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
+    tls_client_ca_file: str = ""
+    redact_rules: str = ""
+    redact_mode: str = "mask"
+    redact_hash_key: str = ""
+    redact_custom: str = ""
+    redact_deny_keys: str = ""
+    redact_allow_keys: str = ""
     spool_max_bytes: int = 1024 * 1024 * 1024
     flush_interval_seconds: float = 0.2
     job_interval_seconds: float = 30.0
@@ -84,6 +93,16 @@ class Settings:
                 raise ConfigError(f"{_PREFIX}{name.upper()}: must be positive")
         if self.sql_anonymous_read not in ("auto", "true", "false"):
             raise ConfigError(f"{_PREFIX}SQL_ANONYMOUS_READ: must be auto, true or false")
+        if bool(self.tls_cert_file) != bool(self.tls_key_file):
+            raise ConfigError(f"{_PREFIX}TLS_CERT_FILE and {_PREFIX}TLS_KEY_FILE go together")
+        if self.tls_client_ca_file and not self.tls_cert_file:
+            raise ConfigError(
+                f"{_PREFIX}TLS_CLIENT_CA_FILE needs {_PREFIX}TLS_CERT_FILE (mTLS is TLS)"
+            )
+        for name in ("tls_cert_file", "tls_key_file", "tls_client_ca_file"):
+            path = getattr(self, name)
+            if path and not Path(path).is_file():
+                raise ConfigError(f"{_PREFIX}{name.upper()}: no such file {path!r}")
         if not self.database.isidentifier():
             raise ConfigError(f"{_PREFIX}DATABASE: {self.database!r} is not a valid identifier")
         parse_api_keys(self.api_keys)
@@ -98,6 +117,12 @@ class Settings:
         if self.sql_anonymous_read == "auto":
             return self.host in ("127.0.0.1", "localhost", "::1")
         return self.sql_anonymous_read == "true"
+
+    def redaction_env(self) -> dict[str, str]:
+        """The ``AGENTLEDGER_REDACT_*`` settings that are set, for RedactionConfig.from_env."""
+        names = ("rules", "mode", "hash_key", "custom", "deny_keys", "allow_keys")
+        values = {f"{_PREFIX}REDACT_{n.upper()}": getattr(self, f"redact_{n}") for n in names}
+        return {key: value for key, value in values.items() if value}
 
     def tenant_keys(self) -> dict[str, str]:
         """Map of API key to tenant, from ``AGENTLEDGER_API_KEYS``."""

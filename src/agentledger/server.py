@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import ssl
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
@@ -21,11 +22,17 @@ from starlette.applications import Starlette
 
 from agentledger.analytics.jobs import Scheduler
 from agentledger.analytics.prices import seed_default_prices
+from agentledger.audit.chain import AuditChain
 from agentledger.collector.admission import Admission
 from agentledger.collector.auth import KeyRing
-from agentledger.collector.grpc_receiver import build_grpc_server
+from agentledger.collector.grpc_receiver import GrpcTls, build_grpc_server
 from agentledger.collector.http_receiver import build_otlp_http_app
 from agentledger.collector.pipeline import Ingestor
+from agentledger.collector.rate_limit import RateLimiter
+from agentledger.collector.redaction import RedactionConfig, Redactor
+from agentledger.collector.self_metrics import SelfMetrics
+from agentledger.collector.spool import Spool
+from agentledger.collector.writer import Writer
 from agentledger.config import ConfigError, Settings
 from agentledger.storage.migrate import migrate
 from agentledger.storage.store import Store, StoreError
@@ -54,8 +61,11 @@ class Platform:
     store: Store
     apps: dict[int, Starlette]
     scheduler: Scheduler
+    writer: Writer
+    spool: Spool
+    keys: KeyRing
     # Builds the OTLP/gRPC server (grpc.aio.Server, port); called inside the serving event loop.
-    grpc_server: Callable[[], tuple[Any, int]] | None = None
+    grpc_server: Callable[[], tuple[Any, int]]
 
 
 def build_platform(settings: Settings) -> Platform:
@@ -64,18 +74,43 @@ def build_platform(settings: Settings) -> Platform:
             "AGENTLEDGER_ADMIN_PASSWORD and AGENTLEDGER_READER_PASSWORD must be set "
             "(the SQL endpoint has no anonymous access)"
         )
+    redactor = Redactor(RedactionConfig.from_env(settings.redaction_env()))
     store = open_store(settings)
     migrate(store, settings.ttl_days, settings.audit_ttl_days)
     seed_default_prices(store)
-    ingestor = Ingestor(store)
+    metrics = SelfMetrics()
+    spool = Spool(
+        settings.data_dir.parent / f"{settings.data_dir.name}-spool", settings.spool_max_bytes
+    )
+    writer = Writer(spool, store, settings.flush_interval_seconds, on_stored=metrics.written)
+    _replay(writer)
     keys = KeyRing.from_settings(settings, store)
     admission = Admission(settings.max_inflight_bytes)  # one in-flight budget for HTTP and gRPC
+    ingestor = Ingestor(
+        spool, AuditChain(store), redactor, RateLimiter.from_settings(settings), metrics
+    )
+    metrics.gauge(
+        "agentledger_queue_bytes", "Request bytes being processed.", lambda: admission.inflight
+    )
+    metrics.gauge(
+        "agentledger_spool_bytes", "Bytes accepted but not yet stored.", lambda: spool.bytes
+    )
+    metrics.gauge(
+        "agentledger_store_healthy",
+        "1 if the last store write succeeded.",
+        lambda: float(writer.healthy),
+    )
+    metrics.labelled("agentledger_redacted_values_total", "rule", lambda: redactor.counts)
     otlp = build_otlp_http_app(
         ingestor,
         keys,
         admission,
         settings.max_body_bytes,
-        ready=lambda: _reachable(store),
+        metrics_text=metrics.render,
+        on_refused=lambda status: metrics.add(
+            "agentledger_refused_requests_total", status=str(status)
+        ),
+        ready=lambda: writer.healthy or spool.bytes < spool.max_bytes,
     )
     apps = {settings.otlp_http_port: otlp}
     if not settings.clickhouse_url:
@@ -90,6 +125,11 @@ def build_platform(settings: Settings) -> Platform:
         if settings.anonymous_sql_read:
             users["default"] = SqlUser("", readonly=True)
         apps[settings.sql_port] = build_sql_app(store, users)
+    tls = (
+        GrpcTls(settings.tls_cert_file, settings.tls_key_file, settings.tls_client_ca_file or None)
+        if settings.tls_cert_file
+        else None
+    )
     grpc_server = partial(
         build_grpc_server,
         ingestor,
@@ -98,20 +138,36 @@ def build_platform(settings: Settings) -> Platform:
         settings.max_body_bytes,
         settings.host,
         settings.otlp_grpc_port,
+        tls,
     )
-    return Platform(
-        settings, store, apps, Scheduler(store, settings.job_interval_seconds), grpc_server
-    )
+    scheduler = Scheduler(store, settings.job_interval_seconds)
+    return Platform(settings, store, apps, scheduler, writer, spool, keys, grpc_server)
+
+
+def _replay(writer: Writer) -> None:
+    """Store what a previous run accepted but had not stored, before taking new data (the audit
+    chain resumes from stored heads)."""
+    try:
+        stored = writer.drain()
+    except StoreError as exc:
+        log.warning("could not replay the spool yet (%s); the writer keeps trying", exc)
+        return
+    if stored:
+        log.warning("replayed %d rows accepted before the last shutdown", stored)
 
 
 def serve(settings: Settings) -> None:
-    """Run until SIGINT/SIGTERM, then stop listening, stop jobs and close the store."""
+    """Run until SIGINT/SIGTERM; then stop listening, store what is spooled, close the store."""
     platform = build_platform(settings)
+    platform.writer.start()
     platform.scheduler.start()
     try:
         asyncio.run(_serve_all(platform))
     finally:
         platform.scheduler.stop()
+        platform.writer.stop()
+        platform.keys.close()
+        platform.spool.close()
         platform.store.close()
 
 
@@ -126,7 +182,16 @@ class _Server(uvicorn.Server):
 async def _serve_all(platform: Platform) -> None:
     host = platform.settings.host
     servers = [
-        _Server(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False))
+        _Server(
+            uvicorn.Config(
+                app,
+                host=host,
+                port=port,
+                log_level="warning",
+                access_log=False,
+                **(_tls(platform.settings) if port == platform.settings.otlp_http_port else {}),
+            )
+        )
         for port, app in platform.apps.items()
     ]
 
@@ -137,19 +202,22 @@ async def _serve_all(platform: Platform) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop_all)
-    grpc_server = platform.grpc_server()[0] if platform.grpc_server else None
-    if grpc_server is not None:
-        await grpc_server.start()
+    grpc_server = platform.grpc_server()[0]
+    await grpc_server.start()
     try:
         await asyncio.gather(*(server.serve() for server in servers))
     finally:
-        if grpc_server is not None:
-            await grpc_server.stop(5.0)
+        await grpc_server.stop(5.0)
 
 
-def _reachable(store: Store) -> bool:
-    try:
-        store.query_arrow("SELECT 1")
-    except StoreError:
-        return False
-    return True
+def _tls(settings: Settings) -> dict[str, Any]:
+    """uvicorn options for TLS (and mTLS) on the OTLP/HTTP listener."""
+    if not settings.tls_cert_file:
+        return {}
+    options: dict[str, Any] = {
+        "ssl_certfile": settings.tls_cert_file,
+        "ssl_keyfile": settings.tls_key_file,
+    }
+    if settings.tls_client_ca_file:
+        options |= {"ssl_ca_certs": settings.tls_client_ca_file, "ssl_cert_reqs": ssl.CERT_REQUIRED}
+    return options

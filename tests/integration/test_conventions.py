@@ -26,11 +26,10 @@ from agentledger.analytics.conventions import (
     conventions_report,
 )
 from agentledger.collector.otlp_codec import ExportTraceServiceRequest
-from agentledger.collector.pipeline import Ingestor
 from agentledger.storage.chdb_store import ChdbStore
 from agentledger.storage.store import query_rows
 
-from ..conftest import Server
+from ..conftest import Server, StoredIngestor
 
 T0 = (time.time_ns() // 1_000_000_000 - 3600) * 1_000_000_000  # recent: inside the TTL
 
@@ -330,7 +329,7 @@ def test_llm_spans_of_every_convention_fill_the_same_columns(
 ) -> None:
     attrs, expected = LLM_SPANS[convention]
     service = f"norm-{convention}"
-    Ingestor(store).traces(traces(service, [span("llm", attrs)]), "t")
+    StoredIngestor(store).traces(traces(service, [span("llm", attrs)]), "t")
     (row,) = query_rows(
         store,
         f"SELECT {', '.join(COLUMNS)}, SpanAttributes FROM otel_traces"
@@ -355,7 +354,7 @@ def test_agent_tool_and_workflow_spans_of_openllmetry_and_langfuse(store: ChdbSt
         span("oi", {"openinference.span.kind": "AGENT", "agent.name": "oi-agent"}),
         span("genai", {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "g-tool"}),
     ]
-    Ingestor(store).traces(traces("norm-roles", spans), "t")
+    StoredIngestor(store).traces(traces("norm-roles", spans), "t")
     rows = query_rows(
         store,
         "SELECT SpanName, GenAiOperation, AgentName, ToolName, WorkflowName FROM otel_traces"
@@ -385,7 +384,7 @@ def test_earlier_conventions_take_precedence_over_later_ones(store: ChdbStore) -
         "gen_ai.usage.input_tokens": 7,
         "langfuse.observation.usage_details": '{"input": 99}',
     }
-    Ingestor(store).traces(traces("norm-precedence", [span("llm", attrs)]), "t")
+    StoredIngestor(store).traces(traces("norm-precedence", [span("llm", attrs)]), "t")
     (row,) = query_rows(
         store,
         "SELECT GenAiOperation, RequestModel, InputTokens FROM otel_traces"
@@ -396,7 +395,7 @@ def test_earlier_conventions_take_precedence_over_later_ones(store: ChdbStore) -
 
 def test_bad_langfuse_usage_json_reads_as_not_reported(store: ChdbStore) -> None:
     attrs = {"langfuse.observation.usage_details": "not json", "llm.token_count.prompt": 4}
-    Ingestor(store).traces(traces("norm-badjson", [span("llm", attrs)]), "t")
+    StoredIngestor(store).traces(traces("norm-badjson", [span("llm", attrs)]), "t")
     (row,) = query_rows(
         store,
         "SELECT InputTokens, OutputTokens, TotalTokens FROM otel_traces"
@@ -484,9 +483,11 @@ def test_report_lists_mapped_unmapped_and_unrecognised_keys_per_service_and_conv
     store: ChdbStore,
 ) -> None:
     for service, attrs in REPORT_SPANS.items():
-        Ingestor(store).traces(traces(service, [span("s", attrs), span("s", attrs)]), "t")
+        StoredIngestor(store).traces(traces(service, [span("s", attrs), span("s", attrs)]), "t")
     old = T0 - 3 * 86_400 * 1_000_000_000
-    Ingestor(store).traces(traces("rep-old", [span("s", {"gen_ai.system": "x"}, start=old)]), "t")
+    StoredIngestor(store).traces(
+        traces("rep-old", [span("s", {"gen_ai.system": "x"}, start=old)]), "t"
+    )
 
     since = datetime.now(UTC) - timedelta(hours=24)
     report = [r for r in conventions_report(store, since) if str(r["service"]).startswith("rep-")]

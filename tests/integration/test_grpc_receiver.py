@@ -38,13 +38,18 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 from opentelemetry.trace import SpanKind
 
+from agentledger.audit.chain import AuditChain
 from agentledger.collector.admission import Admission
 from agentledger.collector.auth import KeyRing
 from agentledger.collector.grpc_receiver import GrpcTls, build_grpc_server
 from agentledger.collector.pipeline import Ingestor
+from agentledger.collector.rate_limit import RateLimiter
+from agentledger.collector.redaction import Redactor
+from agentledger.collector.self_metrics import SelfMetrics
+from agentledger.collector.spool import Spool
 from agentledger.storage.http_store import HttpStore
 
-from ..conftest import Server
+from ..conftest import Server, StoredIngestor
 
 _TRACE_EXPORT = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 
@@ -277,7 +282,7 @@ def _proto_resource(service: str) -> resource_pb2.Resource:
 
 @contextmanager
 def _receiver(
-    ingestor: Ingestor,
+    ingestor: Any,
     keys: KeyRing,
     admission: Admission,
     max_message_bytes: int = 4 * 1024 * 1024,
@@ -353,7 +358,7 @@ def test_full_admission_is_resource_exhausted_with_retry_info(server: Server) ->
     admission = Admission(max_bytes=1)
     keys = KeyRing({"k": "acme"})
     try:
-        with _receiver(Ingestor(store), keys, admission) as port:
+        with _receiver(StoredIngestor(store), keys, admission) as port:
             assert admission.try_acquire(1)  # another request holds the whole budget
             with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
                 stub = trace_service_pb2_grpc.TraceServiceStub(channel)
@@ -372,13 +377,16 @@ def test_full_admission_is_resource_exhausted_with_retry_info(server: Server) ->
         store.close()
 
 
-def test_store_failure_is_unavailable_with_retry_info(server: Server) -> None:
-    # The read-only SQL user: every insert is refused by the store.
+def test_a_full_spool_is_unavailable_with_retry_info(server: Server, tmp_path: Path) -> None:
+    # The store is behind (the read-only SQL user refuses every insert, so nothing drains) and
+    # the spool is full: the collector takes nothing more until it has room.
     store = HttpStore(f"http://reader:{server.reader_password}@127.0.0.1:{server.sql_port}")
+    spool = Spool(tmp_path / "spool", max_bytes=64)
+    ingestor = Ingestor(spool, AuditChain(store), Redactor(), RateLimiter({}), SelfMetrics())
     admission = Admission(max_bytes=1 << 20)
     try:
         with (
-            _receiver(Ingestor(store), KeyRing({"k": "acme"}), admission) as port,
+            _receiver(ingestor, KeyRing({"k": "acme"}), admission) as port,
             grpc.insecure_channel(f"127.0.0.1:{port}") as channel,
         ):
             with pytest.raises(grpc.RpcError) as caught:
@@ -386,9 +394,11 @@ def test_store_failure_is_unavailable_with_retry_info(server: Server) -> None:
                     _small_trace_request("grpc-store-down"), metadata=_auth("k")
                 )
             assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+            assert "spool is full" in (caught.value.details() or "")
             assert _retry_delay(caught.value) == 5.0
             assert admission.inflight == 0
     finally:
+        spool.close()
         store.close()
 
 
@@ -398,7 +408,9 @@ def test_messages_over_the_limit_are_refused_even_when_gzip_makes_them_small(
     store = _admin_store(server)
     try:
         with (
-            _receiver(Ingestor(store), KeyRing({"k": "acme"}), Admission(1 << 20), 4096) as port,
+            _receiver(
+                StoredIngestor(store), KeyRing({"k": "acme"}), Admission(1 << 20), 4096
+            ) as port,
             grpc.insecure_channel(f"127.0.0.1:{port}") as channel,
         ):
             stub = metrics_service_pb2_grpc.MetricsServiceStub(channel)
@@ -454,7 +466,7 @@ def test_tls_with_the_sdk_exporter(server: Server, pki: Path) -> None:
     tls = GrpcTls(pki / "server.pem", pki / "server.key")
     try:
         with _receiver(
-            Ingestor(store), KeyRing({"k": "acme"}), Admission(1 << 20), tls=tls
+            StoredIngestor(store), KeyRing({"k": "acme"}), Admission(1 << 20), tls=tls
         ) as port:
             ca = grpc.ssl_channel_credentials(root_certificates=(pki / "ca.pem").read_bytes())
             exporter = OTLPSpanExporter(
@@ -486,7 +498,7 @@ def test_mtls_requires_a_client_certificate_signed_by_the_ca(server: Server, pki
     root = (pki / "ca.pem").read_bytes()
     try:
         with _receiver(
-            Ingestor(store), KeyRing({"k": "acme"}), Admission(1 << 20), tls=tls
+            StoredIngestor(store), KeyRing({"k": "acme"}), Admission(1 << 20), tls=tls
         ) as port:
             with_cert = grpc.ssl_channel_credentials(
                 root_certificates=root,

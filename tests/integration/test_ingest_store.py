@@ -13,9 +13,10 @@ from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
 from agentledger.collector.otlp_codec import ExportLogsServiceRequest, ExportTraceServiceRequest
-from agentledger.collector.pipeline import Ingestor
 from agentledger.storage.chdb_store import ChdbStore
 from agentledger.storage.store import query_rows
+
+from ..conftest import StoredIngestor
 
 T0 = (time.time_ns() // 1_000_000_000 - 3600) * 1_000_000_000  # recent: inside the TTL
 
@@ -89,7 +90,7 @@ CONVENTIONS = {
 @pytest.mark.parametrize("convention", sorted(CONVENTIONS))
 def test_llm_columns_are_derived_from_every_convention(store: ChdbStore, convention: str) -> None:
     service = f"conv-{convention}"
-    Ingestor(store).traces(
+    StoredIngestor(store).traces(
         _traces(service, [_span("llm", CONVENTIONS[convention], kind=Span.SPAN_KIND_CLIENT)]), "t"
     )
     (row,) = query_rows(
@@ -121,7 +122,7 @@ def test_agent_and_tool_columns_from_openinference_and_genai(store: ChdbStore) -
             },
         ),
     ]
-    Ingestor(store).traces(_traces("conv-agents", spans), "t")
+    StoredIngestor(store).traces(_traces("conv-agents", spans), "t")
     rows = query_rows(
         store,
         "SELECT SpanName, AgentName, GenAiOperation, ToolName, DecisionId FROM otel_traces"
@@ -146,7 +147,7 @@ def test_exporter_value_conventions(store: ChdbStore) -> None:
     child = _span(
         "child", {}, trace_id=root.trace_id, parent_span_id=parent, kind=Span.SPAN_KIND_CONSUMER
     )
-    Ingestor(store).traces(_traces("conv-values", [root, child]), "t")
+    StoredIngestor(store).traces(_traces("conv-values", [root, child]), "t")
     rows = query_rows(
         store,
         "SELECT SpanName, TraceId, ParentSpanId, SpanKind, StatusCode, StatusMessage, Duration,"
@@ -180,7 +181,7 @@ def test_invalid_spans_are_rejected_one_by_one(store: ChdbStore) -> None:
     ]
     backwards = _span("backwards", {})
     backwards.end_time_unix_nano = T0 - 1
-    rejects = Ingestor(store).traces(_traces("conv-reject", [good, *bad, backwards]), "t")
+    rejects = StoredIngestor(store).traces(_traces("conv-reject", [good, *bad, backwards]), "t")
     assert rejects.count == 4
     for reason in (
         "trace_id must be 16",
@@ -241,7 +242,7 @@ def test_decision_and_kpi_events_are_routed_and_raw_logs_kept(store: ChdbStore) 
     )
     plain = LogRecord(observed_time_unix_nano=T0, severity_text="INFO", severity_number=9)
     plain.body.string_value = "hello"
-    rejects = Ingestor(store).logs(_logs([decision, kpi, broken_kpi, plain]), "logs-tenant")
+    rejects = StoredIngestor(store).logs(_logs([decision, kpi, broken_kpi, plain]), "logs-tenant")
     assert rejects.count == 1 and "numeric agentledger.kpi.value" in rejects.message
 
     (row,) = query_rows(

@@ -10,10 +10,10 @@ from typing import Any
 from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 
 from agentledger.collector.otlp_codec import ExportLogsServiceRequest
-from agentledger.collector.pipeline import Ingestor
 from agentledger.storage.chdb_store import ChdbStore
 from agentledger.storage.store import query_rows
 
+from ..conftest import StoredIngestor
 from .test_conventions import T0, kv, span, traces
 
 
@@ -63,7 +63,7 @@ def test_an_observation_event_becomes_one_row_per_feature(store: ChdbStore) -> N
         {"agentledger.observation.model": "refund-scorer", "agentledger.observation.feature.x": 1},
         by_attribute=True,
     )
-    rejects = Ingestor(store).logs(_logs([event, by_attribute]), "obs-tenant")
+    rejects = StoredIngestor(store).logs(_logs([event, by_attribute]), "obs-tenant")
     assert rejects.count == 0, rejects.message
 
     rows = _observations(store, "TenantId = 'obs-tenant' AND DecisionId = 'dec-7'", {})
@@ -104,7 +104,7 @@ def test_bad_observation_events_are_rejected_with_a_reason(store: ChdbStore) -> 
         {"agentledger.observation.model": "m", "agentledger.observation.feature.c": ""}
     )
     good = _event({"agentledger.observation.model": "m", "agentledger.observation.feature.ok": 2})
-    rejects = Ingestor(store).logs(
+    rejects = StoredIngestor(store).logs(
         _logs([no_model, no_features, not_finite, empty_string, good]), "obs-bad"
     )
     assert rejects.count == 4
@@ -150,7 +150,7 @@ def test_model_spans_feed_observations_and_other_spans_do_not(store: ChdbStore) 
         span("agent", {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "a"}),
         span("plain", {"agentledger.observation.score": 1}),
     ]
-    Ingestor(store).traces(
+    StoredIngestor(store).traces(
         traces("obs-spans", [llm, versioned, model_only, *non_model]), "obs-span"
     )
 

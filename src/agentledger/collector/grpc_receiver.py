@@ -45,7 +45,6 @@ from agentledger.collector.errors import (
     Unavailable,
 )
 from agentledger.collector.pipeline import Ingestor
-from agentledger.storage.store import StoreError
 
 __all__ = ["GrpcTls", "build_grpc_server"]
 
@@ -184,17 +183,10 @@ class _Export:
         if not self._admission.try_acquire(size):
             raise Overloaded("collector is at capacity; retry later")
         loop = asyncio.get_running_loop()
-        work = loop.run_in_executor(None, self._ingest_in_thread, request, tenant)
+        work = loop.run_in_executor(None, self._ingest, request, tenant)
         # The bytes stay acquired until the thread is done, even if the call is cancelled first.
         work.add_done_callback(lambda done: self._release(size, done))
         return await asyncio.shield(work)
-
-    def _ingest_in_thread(self, request: Any, tenant: str) -> RejectLog:
-        try:
-            return self._ingest(request, tenant)
-        except StoreError as exc:
-            log.warning("store write failed, answering UNAVAILABLE: %s", exc)
-            raise Unavailable("storage is unavailable; retry later") from None
 
     def _release(self, size: int, done: asyncio.Future[RejectLog]) -> None:
         self._admission.release(size)

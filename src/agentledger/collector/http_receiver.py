@@ -6,6 +6,7 @@ should.
 from __future__ import annotations
 
 import logging
+import math
 import zlib
 from collections.abc import Callable
 from typing import Any
@@ -24,6 +25,13 @@ from starlette.routing import Route
 from agentledger.collector.admission import Admission
 from agentledger.collector.auth import KeyRing
 from agentledger.collector.columns import RejectLog
+from agentledger.collector.errors import (
+    InvalidRequest,
+    Overloaded,
+    RejectedRequest,
+    Unauthenticated,
+    Unavailable,
+)
 from agentledger.collector.otlp_codec import (
     ExportLogsServiceRequest,
     ExportLogsServiceResponse,
@@ -34,7 +42,6 @@ from agentledger.collector.otlp_codec import (
     encode,
 )
 from agentledger.collector.pipeline import Ingestor
-from agentledger.storage.store import StoreError
 
 __all__ = ["build_otlp_http_app"]
 
@@ -45,7 +52,6 @@ _JSON = "application/json"
 # google.rpc.Code values used in Status bodies
 _INVALID_ARGUMENT, _RESOURCE_EXHAUSTED, _UNAVAILABLE, _UNAUTHENTICATED = 3, 8, 14, 16
 _RETRY_AFTER_OVERLOAD = "1"
-_RETRY_AFTER_STORE_DOWN = "5"
 
 
 class _Reject(Exception):
@@ -59,9 +65,12 @@ def build_otlp_http_app(
     keys: KeyRing,
     admission: Admission,
     max_body_bytes: int,
+    metrics_text: Callable[[], str],
+    on_refused: Callable[[int], None],
     ready: Callable[[], bool] = lambda: True,
 ) -> Starlette:
-    """The OTLP/HTTP ASGI app. ``ready`` reports whether the store is reachable."""
+    """The OTLP/HTTP ASGI app. ``ready`` reports whether the collector can take data;
+    ``metrics_text`` renders ``/metrics``; ``on_refused`` counts requests refused whole."""
 
     async def handle(
         request: Request,
@@ -101,6 +110,7 @@ def build_otlp_http_app(
             finally:
                 admission.release(len(body))
         except _Reject as exc:
+            on_refused(exc.status)
             return _status_response(exc, json_encoded)
         response = response_type()
         if rejects.count:
@@ -145,7 +155,12 @@ def build_otlp_http_app(
 
     async def readyz(_: Request) -> Response:
         ok = await run_in_threadpool(ready)
-        return PlainTextResponse("ready\n" if ok else "store unreachable\n", 200 if ok else 503)
+        return PlainTextResponse(
+            "ready\n" if ok else "store unreachable and spool full\n", 200 if ok else 503
+        )
+
+    async def prometheus(_: Request) -> Response:
+        return PlainTextResponse(metrics_text(), media_type="text/plain; version=0.0.4")
 
     return Starlette(
         routes=[
@@ -154,6 +169,7 @@ def build_otlp_http_app(
             Route("/v1/logs", logs, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
+            Route("/metrics", prometheus, methods=["GET"]),
         ]
     )
 
@@ -171,14 +187,18 @@ def _decode_and_ingest(
         raise _Reject(400, _INVALID_ARGUMENT, str(exc)) from None
     try:
         return ingest(message, tenant)
-    except StoreError as exc:
-        log.warning("store write failed, answering 503: %s", exc)
-        raise _Reject(
-            503,
-            _UNAVAILABLE,
-            "storage is unavailable; retry later",
-            {"Retry-After": _RETRY_AFTER_STORE_DOWN},
-        ) from None
+    except RejectedRequest as exc:
+        status, code = _STATUS[type(exc)]
+        retry = {"Retry-After": str(max(1, math.ceil(exc.retry_after)))} if exc.retry_after else {}
+        raise _Reject(status, code, exc.message, retry) from None
+
+
+_STATUS: dict[type[RejectedRequest], tuple[int, int]] = {
+    InvalidRequest: (400, _INVALID_ARGUMENT),
+    Unauthenticated: (401, _UNAUTHENTICATED),
+    Overloaded: (429, _RESOURCE_EXHAUSTED),
+    Unavailable: (503, _UNAVAILABLE),
+}
 
 
 def _media_type(request: Request) -> str:

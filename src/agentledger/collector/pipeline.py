@@ -1,45 +1,126 @@
-"""From decoded OTLP requests to stored rows: the collector's processing and export stage.
+"""From decoded OTLP requests to the write-ahead spool: the collector's processing stage.
 
 Receivers call :class:`Ingestor` with a parsed request and the tenant its API key belongs to.
-A successful return means the rows are in the store; a :class:`StoreError` means nothing of the
-request was acknowledged and the receiver answers with a retryable status.
+Each call decodes to Arrow columns, applies the tenant's rate limit, redacts, seals decisions
+into the audit chain, and appends everything as one unit to the spool. A normal return means
+the rows are on disk (the writer stores them); a :class:`~agentledger.collector.errors.
+RejectedRequest` means nothing of the request was taken.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import pyarrow as pa
+
 from agentledger.audit.chain import AuditChain
 from agentledger.collector.columns import RejectLog
+from agentledger.collector.errors import Unavailable
 from agentledger.collector.logs import logs_to_columns
 from agentledger.collector.metrics import metrics_to_arrow
+from agentledger.collector.rate_limit import RateLimiter
+from agentledger.collector.redaction import LOG_COLUMNS, SPAN_COLUMNS, Redactor
+from agentledger.collector.self_metrics import SelfMetrics
 from agentledger.collector.spans import spans_to_arrow
-from agentledger.storage.store import Store
+from agentledger.collector.spool import Spool, SpoolFull
+from agentledger.storage.store import StoreError
 
 __all__ = ["Ingestor"]
 
+_KPI_COLUMNS = ("Attributes",)
+_RETRY_SECONDS = 5.0
+
+Batches = list[tuple[str, pa.Table]]
+
 
 class Ingestor:
-    def __init__(self, store: Store) -> None:
-        self._store = store
-        self._chain = AuditChain(store)
+    def __init__(
+        self,
+        spool: Spool,
+        chain: AuditChain,
+        redactor: Redactor,
+        limiter: RateLimiter,
+        metrics: SelfMetrics,
+    ) -> None:
+        self._spool = spool
+        self._chain = chain
+        self._redactor = redactor
+        self._limiter = limiter
+        self._metrics = metrics
 
     def traces(self, request: Any, tenant: str) -> RejectLog:
         table, rejects = spans_to_arrow(request, tenant)
-        self._store.insert_arrow("otel_traces", table)
+        self._admit("traces", tenant, table.num_rows, rejects)
+        self._append([("otel_traces", self._redactor.redact_table(table, SPAN_COLUMNS))])
+        self._accepted("traces", tenant, table.num_rows)
         return rejects
 
     def logs(self, request: Any, tenant: str) -> RejectLog:
         decoded = logs_to_columns(request, tenant)
-        if decoded.decisions:
-            self._chain.append(decoded.decisions)
-        self._store.insert_arrow("kpi_events", decoded.kpis)
-        self._store.insert_arrow("model_observations", decoded.observations)
-        self._store.insert_arrow("otel_logs", decoded.logs)
+        records = decoded.logs.num_rows
+        self._admit("logs", tenant, records, decoded.rejects)
+        batches: Batches = [
+            ("otel_logs", self._redactor.redact_table(decoded.logs, LOG_COLUMNS)),
+            ("kpi_events", self._redactor.redact_table(decoded.kpis, _KPI_COLUMNS)),
+            ("model_observations", decoded.observations),
+        ]
+        decisions = [self._redactor.redact_record(record) for record in decoded.decisions]
+        if decisions:
+            # Sealing and spooling happen under the tenant's chain lock: the chain on disk and
+            # the chain in memory advance together, or not at all.
+            try:
+                self._chain.append(
+                    decisions, lambda sealed: self._append([*batches, ("decisions", sealed)])
+                )
+            except StoreError as exc:  # the chain's head could not be read from storage
+                raise Unavailable(f"storage is unavailable: {exc}", _RETRY_SECONDS) from None
+        else:
+            self._append(batches)
+        self._accepted("logs", tenant, records)
         return decoded.rejects
 
     def metrics(self, request: Any, tenant: str) -> RejectLog:
         tables, rejects = metrics_to_arrow(request, tenant)
-        for name, table in tables.items():
-            self._store.insert_arrow(name, table)
+        points = sum(table.num_rows for table in tables.values())
+        self._admit("metrics", tenant, points, rejects)
+        self._append(list(tables.items()))
+        self._accepted("metrics", tenant, points)
         return rejects
+
+    def _admit(self, signal: str, tenant: str, records: int, rejects: RejectLog) -> None:
+        self._metrics.add(
+            "agentledger_received_records_total",
+            records + rejects.count,
+            signal=signal,
+            tenant=tenant,
+        )
+        if rejects.count:
+            self._metrics.add(
+                "agentledger_rejected_records_total",
+                rejects.count,
+                signal=signal,
+                tenant=tenant,
+                reason="invalid",
+            )
+        try:
+            self._limiter.admit(tenant, records)
+        except Exception:
+            self._metrics.add(
+                "agentledger_rejected_records_total",
+                records,
+                signal=signal,
+                tenant=tenant,
+                reason="rate_limited",
+            )
+            raise
+
+    def _append(self, batches: Batches) -> None:
+        try:
+            self._spool.append(batches)
+        except SpoolFull as exc:
+            raise Unavailable(str(exc), _RETRY_SECONDS) from None
+
+    def _accepted(self, signal: str, tenant: str, records: int) -> None:
+        self._metrics.add(
+            "agentledger_accepted_records_total", records, signal=signal, tenant=tenant
+        )

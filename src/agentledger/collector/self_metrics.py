@@ -10,7 +10,7 @@ from __future__ import annotations
 import bisect
 import threading
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 __all__ = ["SelfMetrics"]
 
@@ -20,7 +20,7 @@ _HELP = {
     "agentledger_received_records_total": "Records received, by signal and tenant.",
     "agentledger_accepted_records_total": "Records accepted into the spool, by signal and tenant.",
     "agentledger_rejected_records_total": "Records rejected, by signal, tenant and reason.",
-    "agentledger_redacted_values_total": "Values redacted before storage, by rule.",
+    "agentledger_redacted_values_total": "Matches redacted before storage, by rule.",
     "agentledger_refused_requests_total": "Requests refused whole, by HTTP status.",
     "agentledger_written_rows_total": "Rows written to the store, by table.",
     "agentledger_written_batches_total": "Batches written to the store, by table.",
@@ -36,6 +36,7 @@ class SelfMetrics:
             lambda: defaultdict(float)
         )
         self._gauges: dict[str, tuple[str, Callable[[], float]]] = {}
+        self._sources: dict[str, tuple[str, Callable[[], Mapping[str, float]]]] = {}
         self._latency_counts = [0] * (len(_LATENCY_BUCKETS) + 1)
         self._latency_sum = 0.0
 
@@ -47,6 +48,11 @@ class SelfMetrics:
     def gauge(self, name: str, help_text: str, read: Callable[[], float]) -> None:
         """Register a value read at scrape time (queue bytes, spool bytes, store health)."""
         self._gauges[name] = (help_text, read)
+
+    def labelled(self, name: str, label: str, read: Callable[[], Mapping[str, float]]) -> None:
+        """Register a counter kept elsewhere (e.g. the redactor's per-rule counts), one series
+        per key of what ``read`` returns, read at scrape time."""
+        self._sources[name] = (label, read)
 
     def written(self, table: str, rows: int, seconds: float) -> None:
         """Record one batch the writer stored (the writer's ``on_stored`` callback)."""
@@ -81,6 +87,10 @@ class SelfMetrics:
                 lines.append(f'agentledger_write_seconds_bucket{{le="{le}"}} {cumulative}')
             lines.append(f"agentledger_write_seconds_sum {self._latency_sum:g}")
             lines.append(f"agentledger_write_seconds_count {cumulative}")
+        for name, (label, read_counts) in sorted(self._sources.items()):
+            lines += [f"# HELP {name} {_HELP.get(name, name)}", f"# TYPE {name} counter"]
+            for key, value in sorted(read_counts().items()):
+                lines.append(f"{name}{_labels(((label, key),))} {value:g}")
         for name, (help_text, read) in sorted(self._gauges.items()):
             lines += [f"# HELP {name} {help_text}", f"# TYPE {name} gauge", f"{name} {read():g}"]
         return "\n".join(lines) + "\n"
