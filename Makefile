@@ -41,6 +41,7 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/ingest.py
+	$(BIN)/python benchmarks/redaction.py
 
 clean:
 	rm -rf $(VENV) .agentledger .pytest_cache .mypy_cache .ruff_cache tests/artifacts
