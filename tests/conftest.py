@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -234,3 +235,31 @@ class StoredIngestor:
 
     def metrics(self, request: Any, tenant: str) -> Any:
         return self._stored(self.ingestor.metrics, request, tenant)
+
+
+def _openssl(*args: str) -> None:
+    subprocess.run(["openssl", *args], check=True, capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A throwaway CA, a server certificate for 127.0.0.1/localhost and a client certificate."""
+    # The venv has no ``cryptography``; the openssl command line makes the same certificates.
+    if shutil.which("openssl") is None:
+        pytest.skip("TLS tests need the openssl command to make test certificates")
+    folder = tmp_path_factory.mktemp("pki")
+    key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    ca = [str(folder / "ca.pem"), str(folder / "ca.key")]
+    _openssl("req", "-x509", *key, "-keyout", ca[1], "-out", ca[0], "-days", "2", "-subj", "/CN=ca")
+    (folder / "server.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    (folder / "client.ext").write_text("extendedKeyUsage=clientAuth\n")
+    for name in ("server", "client"):
+        stem = str(folder / name)
+        _openssl(
+            "req", *key, "-keyout", f"{stem}.key", "-out", f"{stem}.csr", "-subj", f"/CN={name}"
+        )
+        _openssl(
+            "x509", "-req", "-in", f"{stem}.csr", "-CA", ca[0], "-CAkey", ca[1],
+            "-CAcreateserial", "-out", f"{stem}.pem", "-days", "2", "-extfile", f"{stem}.ext",
+        )  # fmt: skip
+    return folder
