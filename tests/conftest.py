@@ -118,6 +118,25 @@ class Server:
         )
 
 
+def serve_argv(
+    data_dir: Path, otlp_port: int, grpc_port: int, sql_port: int | None = None
+) -> list[str]:
+    """The ``agentledger serve`` command line on the given ports."""
+    argv = [
+        sys.executable,
+        "-m",
+        "agentledger.cli",
+        "serve",
+        "--data-dir",
+        str(data_dir),
+        "--otlp-http-port",
+        str(otlp_port),
+        "--otlp-grpc-port",
+        str(grpc_port),
+    ]
+    return argv + (["--sql-port", str(sql_port)] if sql_port is not None else [])
+
+
 def start_server(
     tmp: Path, extra_env: dict[str, str] | None = None
 ) -> tuple[Server, subprocess.Popen[bytes]]:
@@ -135,23 +154,7 @@ def start_server(
     env.pop("AGENTLEDGER_CLICKHOUSE_URL", None)
     env.update(extra_env or {})
     data_dir = tmp / "data"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "agentledger.cli",
-            "serve",
-            "--data-dir",
-            str(data_dir),
-            "--otlp-http-port",
-            str(otlp_port),
-            "--sql-port",
-            str(sql_port),
-            "--otlp-grpc-port",
-            str(grpc_port),
-        ],
-        env=env,
-    )
+    proc = subprocess.Popen(serve_argv(data_dir, otlp_port, grpc_port, sql_port), env=env)
     server = Server(
         f"http://127.0.0.1:{otlp_port}",
         sql_port,

@@ -10,7 +10,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -20,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from ..conftest import Server, free_port, start_server, stop, wait_http
+from ..conftest import Server, free_port, serve_argv, start_server, stop, wait_http
 
 
 def _spans_body(trace_id: str, span_ids: list[str]) -> bytes:
@@ -150,21 +149,7 @@ def _collector(store: Server, tmp_path: Path, **env: str) -> tuple[str, subproce
         AGENTLEDGER_FLUSH_INTERVAL_SECONDS="0.1",
         **env,
     )
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "agentledger.cli",
-            "serve",
-            "--data-dir",
-            str(tmp_path / "collector"),
-            "--otlp-http-port",
-            str(port),
-            "--otlp-grpc-port",
-            str(free_port()),
-        ],
-        env=environment,
-    )
+    proc = subprocess.Popen(serve_argv(tmp_path / "collector", port, free_port()), env=environment)
     url = f"http://127.0.0.1:{port}"
     wait_http(f"{url}/healthz", proc=proc)
     return url, proc

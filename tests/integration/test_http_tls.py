@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import ssl
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -16,7 +15,7 @@ from pathlib import Path
 import clickhouse_connect
 import pytest
 
-from ..conftest import Server, free_port, start_server, stop, wait_http
+from ..conftest import Server, free_port, serve_argv, start_server, stop, wait_http
 
 
 def _tls_server(tmp: Path, pki: Path, mutual: bool) -> tuple[Server, subprocess.Popen[bytes], int]:
@@ -31,23 +30,7 @@ def _tls_server(tmp: Path, pki: Path, mutual: bool) -> tuple[Server, subprocess.
     )
     if mutual:
         env["AGENTLEDGER_TLS_CLIENT_CA_FILE"] = str(pki / "ca.pem")
-    tls = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "agentledger.cli",
-            "serve",
-            "--data-dir",
-            str(plain.data_dir),
-            "--otlp-http-port",
-            str(port),
-            "--sql-port",
-            str(plain.sql_port),
-            "--otlp-grpc-port",
-            str(free_port()),
-        ],
-        env=env,
-    )
+    tls = subprocess.Popen(serve_argv(plain.data_dir, port, free_port(), plain.sql_port), env=env)
     wait_http(f"http://127.0.0.1:{plain.sql_port}/ping", proc=tls)
     _wait_https(port, ssl.create_default_context(cafile=str(pki / "ca.pem")), tls)
     return plain, tls, port
