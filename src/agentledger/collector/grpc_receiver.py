@@ -20,7 +20,6 @@ Ingest runs in a worker thread so the event loop keeps serving.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,7 +47,6 @@ from agentledger.collector.pipeline import Ingestor
 
 __all__ = ["GrpcTls", "build_grpc_server"]
 
-log = logging.getLogger(__name__)
 
 _STATUS_DETAILS_KEY = "grpc-status-details-bin"
 _RETRY_INFO_KEY = "google.rpc.retryinfo-bin"

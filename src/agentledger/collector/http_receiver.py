@@ -5,7 +5,6 @@ should.
 
 from __future__ import annotations
 
-import logging
 import math
 import zlib
 from collections.abc import Callable
@@ -45,7 +44,6 @@ from agentledger.collector.pipeline import Ingestor
 
 __all__ = ["build_otlp_http_app"]
 
-log = logging.getLogger(__name__)
 
 _PROTOBUF = "application/x-protobuf"
 _JSON = "application/json"
