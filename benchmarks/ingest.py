@@ -1,11 +1,11 @@
-"""Ingest throughput of ``agentledger serve`` over OTLP/HTTP protobuf.
+"""Ingest throughput of ``agentledger serve`` over OTLP/HTTP protobuf and OTLP/gRPC.
 
 Generates realistic agent traces (agent, LLM, tool and retrieval spans with GenAI attributes and
 ~200-byte input/output values), sends them with N concurrent keep-alive clients for a fixed time,
 then waits until every accepted span is queryable. Prints accepted spans/s, end-to-end spans/s,
 p50/p99 request latency and the server's peak RSS, as medians over --repeat runs.
 
-    python benchmarks/ingest.py --clients 4 --seconds 20 --spans-per-request 500 --repeat 3
+    python benchmarks/ingest.py --transport both --clients 4 --seconds 15 --repeat 3
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -97,15 +98,60 @@ def make_request(spans: int, rng: random.Random) -> bytes:
     return request.SerializeToString()
 
 
-def _client(
-    port: int,
-    key: str,
-    bodies: list[bytes],
-    stop_at: float,
-    latencies: list[float],
-    accepted: list[int],
-    spans_per_request: int,
+@dataclass
+class _Target:
+    """Where and how the clients send: the OTLP/HTTP or the OTLP/gRPC port of the server."""
+
+    transport: str
+    port: int
+    key: str
+    bodies: list[bytes]
+    spans_per_request: int
+
+
+def _client(target: _Target, stop_at: float, latencies: list[float], accepted: list[int]) -> None:
+    if target.transport == "grpc":
+        _grpc_client(target, stop_at, latencies, accepted)
+    else:
+        _http_client(target, stop_at, latencies, accepted)
+
+
+def _grpc_client(
+    target: _Target, stop_at: float, latencies: list[float], accepted: list[int]
 ) -> None:
+    import grpc
+    from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
+
+    requests = [ExportTraceServiceRequest.FromString(body) for body in target.bodies]
+    metadata = (("authorization", f"Bearer {target.key}"),)
+    with grpc.insecure_channel(f"127.0.0.1:{target.port}") as channel:
+        stub = trace_service_pb2_grpc.TraceServiceStub(channel)
+        i = 0
+        while time.monotonic() < stop_at:
+            t0 = time.perf_counter()
+            try:
+                stub.Export(requests[i % len(requests)], metadata=metadata, timeout=60)
+                accepted.append(target.spans_per_request)
+            except grpc.RpcError as exc:
+                if exc.code() not in (
+                    grpc.StatusCode.RESOURCE_EXHAUSTED,
+                    grpc.StatusCode.UNAVAILABLE,
+                ):
+                    raise
+                time.sleep(1)
+            latencies.append(time.perf_counter() - t0)
+            i += 1
+
+
+def _http_client(
+    target: _Target, stop_at: float, latencies: list[float], accepted: list[int]
+) -> None:
+    port, key, bodies, spans_per_request = (
+        target.port,
+        target.key,
+        target.bodies,
+        target.spans_per_request,
+    )
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     headers = {"Content-Type": "application/x-protobuf", "Authorization": f"Bearer {key}"}
     i = 0
@@ -130,7 +176,9 @@ def _rss_mib(pid: int) -> float:
     return 0.0
 
 
-def run_once(clients: int, seconds: float, spans_per_request: int) -> dict[str, float]:
+def run_once(
+    transport: str, clients: int, seconds: float, spans_per_request: int
+) -> dict[str, float]:
     from tests.conftest import start_server, stop  # the same server fixture the suite uses
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -138,23 +186,16 @@ def run_once(clients: int, seconds: float, spans_per_request: int) -> dict[str, 
         try:
             rng = random.Random(1)
             bodies = [make_request(spans_per_request, rng) for _ in range(16)]
-            port = int(server.otlp_url.rsplit(":", 1)[1])
-            key = server.api_keys["acme"]
+            port = (
+                server.grpc_port if transport == "grpc" else int(server.otlp_url.rsplit(":", 1)[1])
+            )
+            target = _Target(transport, port, server.api_keys["acme"], bodies, spans_per_request)
             latencies: list[float] = []
             accepted: list[int] = []
             start = time.monotonic()
             threads = [
                 threading.Thread(
-                    target=_client,
-                    args=(
-                        port,
-                        key,
-                        bodies,
-                        start + seconds,
-                        latencies,
-                        accepted,
-                        spans_per_request,
-                    ),
+                    target=_client, args=(target, start + seconds, latencies, accepted)
                 )
                 for _ in range(clients)
             ]
@@ -188,20 +229,24 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--spans-per-request", type=int, default=400)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--transport", choices=["http", "grpc", "both"], default="both")
     args = parser.parse_args()
-    runs = [
-        run_once(args.clients, args.seconds, args.spans_per_request) for _ in range(args.repeat)
-    ]
-    print(
-        f"OTLP/HTTP protobuf, {args.clients} clients, {args.spans_per_request} spans/request, "
-        f"{args.seconds:.0f}s, median of {args.repeat} runs"
-    )
-    print(f"{'metric':<26}{'median':>12}{'min':>12}{'max':>12}")
-    for key in runs[0]:
-        values = [run[key] for run in runs]
+    transports = ["http", "grpc"] if args.transport == "both" else [args.transport]
+    for transport in transports:
+        runs = [
+            run_once(transport, args.clients, args.seconds, args.spans_per_request)
+            for _ in range(args.repeat)
+        ]
+        name = "OTLP/HTTP protobuf" if transport == "http" else "OTLP/gRPC"
         print(
-            f"{key:<26}{statistics.median(values):>12,.1f}{min(values):>12,.1f}{max(values):>12,.1f}"
+            f"\n{name}, {args.clients} clients, {args.spans_per_request} spans/request, "
+            f"{args.seconds:.0f}s, median of {args.repeat} runs"
         )
+        print(f"{'metric':<26}{'median':>12}{'min':>12}{'max':>12}")
+        for key in runs[0]:
+            values = [run[key] for run in runs]
+            low, mid, high = min(values), statistics.median(values), max(values)
+            print(f"{key:<26}{mid:>12,.1f}{low:>12,.1f}{high:>12,.1f}")
 
 
 if __name__ == "__main__":
