@@ -31,8 +31,8 @@ browser-deps:
 	fi
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/ruff format --check src tests benchmarks examples
 	$(BIN)/mypy
 
 format: $(STAMP)
@@ -42,6 +42,7 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/redaction.py
+	$(BIN)/python benchmarks/instrumentation.py
 
 clean:
 	rm -rf $(VENV) .agentledger .pytest_cache .mypy_cache .ruff_cache tests/artifacts

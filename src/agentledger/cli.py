@@ -172,8 +172,21 @@ def _addresses(settings: Settings) -> str:
 @click.option("--endpoint", help="OTLP/HTTP base URL (default AGENTLEDGER_ENDPOINT).")
 @click.option("--api-key", help="Ingest API key (default AGENTLEDGER_API_KEY).")
 @click.option("--wait-ready", is_flag=True, help="Wait for the collector's /readyz first.")
+@click.option(
+    "--drift-at",
+    type=float,
+    metavar="S",
+    help="Seconds after the start: switch to new model snapshots and document versions.",
+)
+@click.option("--seed", type=int, default=7, show_default=True, help="Seed of the simulation.")
 def demo(
-    rate: float, duration: float, endpoint: str | None, api_key: str | None, wait_ready: bool
+    rate: float,
+    duration: float,
+    endpoint: str | None,
+    api_key: str | None,
+    wait_ready: bool,
+    drift_at: float | None,
+    seed: int,
 ) -> None:
     """Drive the simulated support agent (no network, simulated LLM)."""
     from agentledger.demo import run_demo
@@ -182,7 +195,11 @@ def demo(
         _wait_for(
             f"{(endpoint or os.environ.get('AGENTLEDGER_ENDPOINT', 'http://127.0.0.1:4318')).rstrip('/')}/readyz"
         )
-    handled = run_demo(rate, duration, endpoint=endpoint, api_key=api_key)
+    if drift_at is not None:
+        click.echo(f"demo: drift (model snapshots, documents) at {drift_at:g}s")
+    handled = run_demo(
+        rate, duration, endpoint=endpoint, api_key=api_key, seed=seed, drift_at=drift_at
+    )
     click.echo(f"demo: handled {handled} tickets")
 
 

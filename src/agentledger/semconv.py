@@ -211,3 +211,20 @@ DERIVED_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
     ),
     "DecisionId": (DECISION_ID,),
 }
+
+# Instrumentation (agentledger.instrumentation): opt-in content capture (OTel GenAI JSON strings),
+# retrieval spans (GenAI operation "retrieval"; document ids/scores as OpenInference flattens them:
+# retrieval.documents.<i>.document.id), side-effect actions, and lineage as typed ids:
+# document:<id>@<version>, tool:<name>:<span_id>, span:<span_id>, action:<name>[:<target>]
+GEN_AI_INPUT_MESSAGES: Final = "gen_ai.input.messages"
+GEN_AI_OUTPUT_MESSAGES: Final = "gen_ai.output.messages"
+GEN_AI_DATA_SOURCE_ID: Final = "gen_ai.data_source.id"
+OP_RETRIEVAL: Final = "retrieval"
+RETRIEVAL_DOCUMENTS_PREFIX: Final = "retrieval.documents."
+RETRIEVAL_DOCUMENT_ID_SUFFIX: Final = ".document.id"
+RETRIEVAL_DOCUMENT_SCORE_SUFFIX: Final = ".document.score"
+RETRIEVAL_DOCUMENT_COUNT: Final = "agentledger.retrieval.document_count"
+ACTION_NAME: Final = "agentledger.action.name"
+ACTION_TARGET: Final = "agentledger.action.target"
+LINEAGE_INPUTS: Final = "agentledger.lineage.inputs"
+LINEAGE_OUTPUTS: Final = "agentledger.lineage.outputs"

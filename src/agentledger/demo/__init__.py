@@ -1,5 +1,10 @@
-"""A simulated customer-support agent that produces realistic AgentLedger traffic, offline."""
+"""A simulated customer-support agent that produces realistic AgentLedger traffic, offline.
 
-from agentledger.demo.support_agent import run_demo
+``catalog`` holds the documents, models and agent versions (and their drifted state),
+``simulated_llm`` the seeded stand-in for a provider, ``support_agent`` one ticket's flow,
+``outcomes`` the KPIs reported later, and ``runner`` the pacing and the drift schedule.
+"""
+
+from agentledger.demo.runner import run_demo
 
 __all__ = ["run_demo"]

@@ -1,20 +1,32 @@
-"""Decision audit records and business KPIs, sent as OTLP log events linked to the current trace."""
+"""Decision audit records, business KPIs and model observations, sent as OTLP log events linked to
+the current trace.
+
+They are log records, not spans, so trace sampling never drops them: an unsampled span still has
+a trace id, and the events carry it.
+"""
 
 from __future__ import annotations
 
 import json
+import math
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
+from opentelemetry._logs import SeverityNumber
 
 from agentledger import semconv
-from agentledger.instrumentation._setup import current
-from agentledger.instrumentation._spans import current_agent
+from agentledger.instrumentation._setup import STATE
+from agentledger.instrumentation._spans import current_agent, lineage_inputs
 
-__all__ = ["record_decision", "record_kpi"]
+__all__ = ["record_decision", "record_kpi", "record_observation"]
+
+
+def _redact(value: str) -> str:
+    redact = STATE.redact
+    return redact(value) if redact is not None else value
 
 
 def record_decision(
@@ -32,20 +44,29 @@ def record_decision(
 ) -> str:
     """Record what the agent decided and why; returns the decision id for later KPI attribution.
 
-    The collector seals the record into the tenant's tamper-evident audit chain.
+    ``inputs`` defaults to the documents, tool results and model calls seen so far in the current
+    trace (``document:<id>@<version>``, ``tool:<name>:<span_id>``, ``span:<span_id>``).
+    ``policy_checks`` are ``{"policy_id": ..., "verdict": ...}`` mappings. The collector seals the
+    record into the tenant's tamper-evident audit chain.
     """
     decision_id = decision_id or str(uuid.uuid4())
+    if not STATE.enabled:
+        return decision_id
+    if inputs is None:
+        inputs = lineage_inputs()
     attributes: dict[str, Any] = {
         semconv.DECISION_ID: decision_id,
         semconv.DECISION_TYPE: decision_type,
         semconv.DECISION_CHOSEN: chosen,
+        semconv.DECISION_INPUTS: list(inputs),
     }
     optional: dict[str, Any] = {
         semconv.DECISION_OPTIONS: list(options) if options is not None else None,
         semconv.DECISION_CONFIDENCE: float(confidence) if confidence is not None else None,
-        semconv.DECISION_INPUTS: list(inputs) if inputs is not None else None,
-        semconv.DECISION_RATIONALE: rationale,
-        semconv.DECISION_POLICY_CHECKS: json.dumps(list(policy_checks), sort_keys=True)
+        semconv.DECISION_RATIONALE: _redact(rationale) if rationale is not None else None,
+        semconv.DECISION_POLICY_CHECKS: json.dumps(
+            [dict(check) for check in policy_checks], sort_keys=True
+        )
         if policy_checks
         else None,
         semconv.DECISION_APPROVED_BY: approved_by,
@@ -71,12 +92,18 @@ def record_kpi(
     entity_id: str | None = None,
     trace_id: str | None = None,
 ) -> None:
-    """Record a business outcome, attributed to a decision (or trace) that caused it."""
+    """Record a business outcome, attributed to a decision (or trace) that caused it.
+
+    Needs no active span: call it later, from another process, with the ``decision_id`` that
+    :func:`record_decision` returned (and/or a 32-hex ``trace_id``).
+    """
+    if not STATE.enabled:
+        return
     attributes: dict[str, Any] = {semconv.KPI_NAME: name, semconv.KPI_VALUE: float(value)}
     for key, item in (
         (semconv.KPI_UNIT, unit),
         (semconv.KPI_DECISION_ID, decision_id),
-        (semconv.KPI_ENTITY_ID, entity_id),
+        (semconv.KPI_ENTITY_ID, _redact(entity_id) if entity_id else None),
         (semconv.KPI_TRACE_ID, trace_id),
     ):
         if item:
@@ -84,8 +111,48 @@ def record_kpi(
     _emit(semconv.EVENT_KPI, attributes)
 
 
+def record_observation(
+    model: str,
+    features: Mapping[str, float | int | str | bool],
+    model_version: str | None = None,
+    *,
+    decision_id: str | None = None,
+) -> None:
+    """Record the inputs a model saw (for drift): one ``model_observations`` row per feature.
+
+    Numbers (finite) are values; strings (non-empty) and booleans are categories.
+    """
+    if not model:
+        raise ValueError("record_observation needs a model name")
+    if not features:
+        raise ValueError("record_observation needs at least one feature")
+    attributes: dict[str, Any] = {semconv.OBSERVATION_MODEL: model}
+    for feature, value in features.items():
+        valid = (
+            isinstance(value, bool)
+            or (isinstance(value, int | float) and math.isfinite(value))
+            or (isinstance(value, str) and value != "")
+        )
+        if not feature or not valid:
+            raise ValueError(
+                f"feature {feature!r}={value!r}: needs a name and a finite number, a non-empty"
+                " string or a boolean"
+            )
+        attributes[semconv.OBSERVATION_FEATURE_PREFIX + feature] = value
+    if not STATE.enabled:
+        return
+    if model_version:
+        attributes[semconv.OBSERVATION_MODEL_VERSION] = model_version
+    if decision_id:
+        attributes[semconv.DECISION_ID] = decision_id
+    _emit(semconv.EVENT_MODEL_OBSERVATION, attributes)
+
+
 def _emit(event_name: str, attributes: dict[str, Any]) -> None:
     attributes[semconv.EVENT_NAME] = event_name
-    current().logger.emit(
-        event_name=event_name, attributes=attributes, context=otel_context.get_current()
+    STATE.logger.emit(
+        event_name=event_name,
+        attributes=attributes,
+        severity_number=SeverityNumber.INFO,
+        context=otel_context.get_current(),
     )
