@@ -55,3 +55,28 @@ def test_string_parameters_round_trip_exactly(store: ChdbStore) -> None:
         store, "SELECT {s:String} AS s, {a:Array(String)} AS a", {"s": tricky, "a": [tricky]}
     )
     assert rows == [{"s": tricky, "a": [tricky]}]
+
+
+def test_concurrent_parameterised_queries_keep_their_own_parameters(store: ChdbStore) -> None:
+    errors: list[Exception] = []
+    wrong: list[tuple[int, int]] = []
+
+    def ask(n: int) -> None:
+        for _ in range(50):
+            try:
+                (row,) = query_rows(
+                    store, "SELECT {n:UInt32} AS n FROM numbers(20000) LIMIT 1", {"n": n}
+                )
+            except StoreError as exc:
+                errors.append(exc)
+                continue
+            if row["n"] != n:
+                wrong.append((n, row["n"]))
+
+    threads = [threading.Thread(target=ask, args=(n,)) for n in range(6)]
+    threads.append(threading.Thread(target=lambda: [store.command("SELECT 1") for _ in range(100)]))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert (errors, wrong) == ([], [])

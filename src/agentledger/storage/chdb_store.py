@@ -47,6 +47,10 @@ class ChdbStore:
         self._spill_dir = _spill_dir(self.data_dir)
         self._closed = False
         self._close_lock = threading.Lock()
+        # chDB keeps query parameters on the shared connection, not per call: two threads
+        # querying at once can run one statement with the other's parameters (or none), seen as
+        # "Substitution `q` is not set". The engine runs one query at a time per session anyway.
+        self._query_lock = threading.Lock()
         self.raw(f"CREATE DATABASE IF NOT EXISTS {database}")
         self.raw(f"USE {database}")
 
@@ -62,7 +66,8 @@ class ChdbStore:
     ) -> RawResult:
         """Like :meth:`raw`, with the read/written counters ClickHouse reports in its summary."""
         try:
-            result = self._session.query(sql, fmt, params=dict(params) if params else None)
+            with self._query_lock:
+                result = self._session.query(sql, fmt, params=dict(params) if params else None)
         except Exception as exc:  # chDB raises its own error type with the engine's message
             message = str(exc)
             match = _CODE.search(message)
