@@ -77,7 +77,18 @@ def _spans() -> pa.Table:
     for i, (ms, status) in enumerate(((1000, "Ok"), (3000, "Error"))):  # p50 2000, p95 2900
         at = BASE + timedelta(minutes=2) + 10 * i * s
         chat = {"gen_ai.operation.name": "chat", "gen_ai.request.model": "claude-haiku"}
-        rows.append(_span(at, f"w{i}", f"w{i}a", "", "write", {"agent.name": "writer"}, ms, status))
+        rows.append(
+            _span(
+                at,
+                f"w{i}",
+                f"w{i}a",
+                "",
+                "write",
+                {"openinference.span.kind": "AGENT", "agent.name": "writer"},
+                ms,
+                status,
+            )
+        )
         rows.append(_span(at + s, f"w{i}", f"w{i}b", f"w{i}a", "chat", chat, 400))
     old = {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "planner"}
     rows.append(_span(OLD, "old", "olda", "", "invoke_agent", old, 9999))

@@ -69,8 +69,9 @@ def span_totals(store: Store, start: datetime, end: datetime) -> pd.DataFrame:
 def agent_latency(store: Store, start: datetime, end: datetime) -> pd.DataFrame:
     """Per agent: Runs, Errors, P50Ms and P95Ms (``Duration`` is ns) of its spans, slowest first.
 
-    An agent span is an ``invoke_agent`` operation, or a span naming an agent without being some
-    other GenAI operation: an LLM or tool call that carries its agent's name is not an agent run.
+    An agent run is an ``invoke_agent`` span (the normalizer also derives that operation from
+    OpenInference, OpenLLMetry and Langfuse agent spans). Other spans inside the run carry the
+    agent's name too (model and tool calls, actions), so naming an agent does not make a run.
     """
     sql = f"""
         SELECT if(AgentName = '', '(unnamed)', AgentName) AS Agent,
@@ -80,7 +81,7 @@ def agent_latency(store: Store, start: datetime, end: datetime) -> pd.DataFrame:
                quantiles(0.5, 0.95)(Duration)[2] / 1e6 AS P95Ms
         FROM otel_traces
         WHERE {_IN_WINDOW}
-          AND (GenAiOperation = 'invoke_agent' OR (AgentName != '' AND GenAiOperation = ''))
+          AND GenAiOperation = 'invoke_agent'
         GROUP BY Agent
         ORDER BY P95Ms DESC, Agent
     """
