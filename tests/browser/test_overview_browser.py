@@ -131,7 +131,11 @@ def test_overview_shows_real_demo_numbers(platform: dict[str, object]) -> None:
         driver.get(f"http://127.0.0.1:{ports['dashboard']}/?range=1h")
         WebDriverWait(driver, 60).until(lambda d: len(_metrics(d)) >= 3)
         WebDriverWait(driver, 60).until(
-            lambda d: not d.find_elements(By.CSS_SELECTOR, '[data-testid="stStatusWidget"]')
+            lambda d: (
+                not d.find_elements(
+                    By.CSS_SELECTOR, '[data-testid="stStatusWidget"], [data-testid="stSkeleton"]'
+                )
+            )
         )
         time.sleep(1)
         ARTIFACTS.mkdir(exist_ok=True)
