@@ -266,3 +266,19 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "-CAcreateserial", "-out", f"{stem}.pem", "-days", "2", "-extfile", f"{stem}.ext",
         )  # fmt: skip
     return folder
+
+
+def kv(key: str, value: Any) -> Any:
+    """An OTLP ``KeyValue`` for a plain Python value (bool, int, float, list of str, str)."""
+    from opentelemetry.proto.common.v1.common_pb2 import AnyValue, ArrayValue, KeyValue
+
+    if isinstance(value, bool):
+        return KeyValue(key=key, value=AnyValue(bool_value=value))
+    if isinstance(value, int):
+        return KeyValue(key=key, value=AnyValue(int_value=value))
+    if isinstance(value, float):
+        return KeyValue(key=key, value=AnyValue(double_value=value))
+    if isinstance(value, list):
+        items = [AnyValue(string_value=str(item)) for item in value]
+        return KeyValue(key=key, value=AnyValue(array_value=ArrayValue(values=items)))
+    return KeyValue(key=key, value=AnyValue(string_value=str(value)))

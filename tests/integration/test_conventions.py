@@ -14,7 +14,6 @@ from importlib import resources
 from typing import Any
 
 import pytest
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from agentledger import semconv
@@ -29,7 +28,7 @@ from agentledger.collector.otlp_codec import ExportTraceServiceRequest
 from agentledger.storage.chdb_store import ChdbStore
 from agentledger.storage.store import query_rows
 
-from ..conftest import Server, StoredIngestor
+from ..conftest import Server, StoredIngestor, kv
 
 T0 = (time.time_ns() // 1_000_000_000 - 3600) * 1_000_000_000  # recent: inside the TTL
 
@@ -39,16 +38,6 @@ SQL_0006 = (MIGRATIONS / "0006_conventions_and_observations.sql").read_text()
 SEMCONV_VALUES = {
     value for name, value in vars(semconv).items() if name.isupper() and isinstance(value, str)
 }
-
-
-def kv(key: str, value: Any) -> KeyValue:
-    if isinstance(value, bool):
-        return KeyValue(key=key, value=AnyValue(bool_value=value))
-    if isinstance(value, int):
-        return KeyValue(key=key, value=AnyValue(int_value=value))
-    if isinstance(value, float):
-        return KeyValue(key=key, value=AnyValue(double_value=value))
-    return KeyValue(key=key, value=AnyValue(string_value=value))
 
 
 def span(name: str, attrs: dict[str, Any], start: int = T0, duration_ns: int = 1_500_000) -> Span:

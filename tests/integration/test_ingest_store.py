@@ -8,7 +8,6 @@ import uuid
 from typing import Any
 
 import pytest
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, ArrayValue, KeyValue
 from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
@@ -16,32 +15,15 @@ from agentledger.collector.otlp_codec import ExportLogsServiceRequest, ExportTra
 from agentledger.storage.chdb_store import ChdbStore
 from agentledger.storage.store import query_rows
 
-from ..conftest import StoredIngestor
+from ..conftest import StoredIngestor, kv
 
 T0 = (time.time_ns() // 1_000_000_000 - 3600) * 1_000_000_000  # recent: inside the TTL
-
-
-def _kv(key: str, value: Any) -> KeyValue:
-    if isinstance(value, bool):
-        return KeyValue(key=key, value=AnyValue(bool_value=value))
-    if isinstance(value, int):
-        return KeyValue(key=key, value=AnyValue(int_value=value))
-    if isinstance(value, float):
-        return KeyValue(key=key, value=AnyValue(double_value=value))
-    if isinstance(value, list):
-        return KeyValue(
-            key=key,
-            value=AnyValue(
-                array_value=ArrayValue(values=[AnyValue(string_value=v) for v in value])
-            ),
-        )
-    return KeyValue(key=key, value=AnyValue(string_value=value))
 
 
 def _traces(service: str, spans: list[Span]) -> ExportTraceServiceRequest:
     request = ExportTraceServiceRequest()
     resource_spans = request.resource_spans.add()
-    resource_spans.resource.attributes.append(_kv("service.name", service))
+    resource_spans.resource.attributes.append(kv("service.name", service))
     resource_spans.scope_spans.add().spans.extend(spans)
     return request
 
@@ -55,7 +37,7 @@ def _span(name: str, attrs: dict[str, Any], **fields: Any) -> Span:
         end_time_unix_nano=T0 + 1_500_000,
         **fields,
     )
-    span.attributes.extend(_kv(k, v) for k, v in attrs.items())
+    span.attributes.extend(kv(k, v) for k, v in attrs.items())
     return span
 
 
@@ -197,7 +179,7 @@ def test_invalid_spans_are_rejected_one_by_one(store: ChdbStore) -> None:
 def _logs(records: list[LogRecord], service: str = "logs-svc") -> ExportLogsServiceRequest:
     request = ExportLogsServiceRequest()
     resource_logs = request.resource_logs.add()
-    resource_logs.resource.attributes.append(_kv("service.name", service))
+    resource_logs.resource.attributes.append(kv("service.name", service))
     resource_logs.scope_logs.add().log_records.extend(records)
     return request
 
@@ -210,7 +192,7 @@ def _event(name: str, attrs: dict[str, Any], *, by_attribute: bool = False) -> L
         attrs = {"event.name": name, **attrs}
     else:
         record.event_name = name
-    record.attributes.extend(_kv(k, v) for k, v in attrs.items())
+    record.attributes.extend(kv(k, v) for k, v in attrs.items())
     return record
 
 

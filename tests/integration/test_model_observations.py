@@ -13,8 +13,8 @@ from agentledger.collector.otlp_codec import ExportLogsServiceRequest
 from agentledger.storage.chdb_store import ChdbStore
 from agentledger.storage.store import query_rows
 
-from ..conftest import StoredIngestor
-from .test_conventions import T0, kv, span, traces
+from ..conftest import StoredIngestor, kv
+from .test_conventions import T0, span, traces
 
 
 def _logs(records: list[LogRecord], service: str = "obs-svc") -> ExportLogsServiceRequest:
