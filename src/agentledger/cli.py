@@ -6,6 +6,7 @@ import json
 import os
 import re
 import secrets
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -131,6 +132,9 @@ def _argv(options: dict[str, Any]) -> list[str]:
 
 
 def _wait_all(children: list[subprocess.Popen[bytes]]) -> None:
+    """Wait while serve and the dashboards run; on Ctrl+C, SIGTERM or a child's exit, stop all
+    children (a plain SIGTERM would otherwise end ``up`` and leave them running)."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         while all(child.poll() is None for child in children[:2]):
             try:

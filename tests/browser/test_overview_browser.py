@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -66,6 +67,12 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, obj
     finally:
         stop(proc)
         log.close()
+    # SIGTERM to `up` stops what it started: nothing answers on its ports any more.
+    for port in (ports["sql"], ports["otlp"], ports["dashboard"]):
+        with socket.socket() as probe:
+            assert probe.connect_ex(("127.0.0.1", port)) != 0, (
+                f"port {port} still served after up stopped"
+            )
 
 
 def _client(port: int):  # type: ignore[no-untyped-def]
