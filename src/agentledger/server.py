@@ -72,7 +72,7 @@ def build_platform(settings: Settings) -> Platform:
     if not settings.admin_password or not settings.reader_password:
         raise ConfigError(
             "AGENTLEDGER_ADMIN_PASSWORD and AGENTLEDGER_READER_PASSWORD must be set "
-            "(the SQL endpoint has no anonymous access)"
+            "(the SQL endpoint's admin and read-only users)"
         )
     redactor = Redactor(RedactionConfig.from_env(settings.redaction_env()))
     store = open_store(settings)

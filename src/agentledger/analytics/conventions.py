@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final, Literal
+from typing import Final, Literal, get_args
 
 from agentledger import semconv
 from agentledger.storage.store import Store, query_rows
@@ -34,16 +34,9 @@ Convention = Literal[
 ]
 Status = Literal["mapped", "unmapped", "unrecognised"]
 
-CONVENTIONS: Final[tuple[Convention, ...]] = (
-    "otel-genai-1.36",
-    "otel-genai-1.37+",
-    "openinference",
-    "openllmetry",
-    "langfuse",
-    "agentledger",
-    "other",
-)
-STATUSES: Final[tuple[Status, ...]] = ("mapped", "unmapped", "unrecognised")
+# Report order, taken from the Literal types so the two can never disagree.
+CONVENTIONS: Final[tuple[Convention, ...]] = get_args(Convention)
+STATUSES: Final[tuple[Status, ...]] = get_args(Status)
 
 GENAI_136: Final = "otel-genai-1.36"
 GENAI_137: Final = "otel-genai-1.37+"
