@@ -29,7 +29,7 @@ def test_frames_round_trip_and_a_torn_tail_is_dropped(tmp_path: Path) -> None:
     (segment,) = spool.ready()
     with segment.path.open("ab") as handle:  # a frame cut short by a crash mid-write
         handle.write(b'\x10\x00\x00\x00{"table": "t1"')
-    batches = list(segment.batches())
+    batches = list(segment.frames())
     assert [(table, rows.num_rows) for table, rows in batches] == [("t1", 3), ("t2", 2), ("t1", 1)]
     assert batches[0][1].equals(_rows(0, 3))
 
@@ -45,7 +45,7 @@ def test_open_segments_survive_a_restart_and_the_limit_holds(tmp_path: Path) -> 
     reopened = Spool(tmp_path / "spool", max_bytes=4_000)
     assert reopened.bytes == used
     (segment,) = reopened.ready()
-    assert [rows.num_rows for _, rows in segment.batches()] == [5]
+    assert [rows.num_rows for _, rows in segment.frames()] == [5]
     reopened.done(segment)
     assert reopened.bytes == 0
 

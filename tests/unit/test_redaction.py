@@ -469,3 +469,40 @@ def test_redact_table_equals_redact_text_per_value(rows: list[tuple[Any, ...]], 
     assert out.schema == table.schema
     for name in table.column_names:
         assert out.column(name).to_pylist() == apply(EVERYTHING, table.column(name).to_pylist())
+
+
+def _message(key: str, value: str) -> bytes:
+    """A serialized OTLP trace request carrying one attribute, as the receiver spools it."""
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceRequest,
+    )
+    from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+
+    request = ExportTraceServiceRequest()
+    span = request.resource_spans.add().scope_spans.add().spans.add(
+        trace_id=bytes(range(1, 17)), span_id=bytes(range(1, 9)), name="s"
+    )
+    span.attributes.append(KeyValue(key=key, value=AnyValue(string_value=value)))
+    data: bytes = request.SerializeToString()
+    return data
+
+
+DENYING = redactor(custom={"ticket": r"TICKET-[0-9]{4}"}, deny_keys=("*pass[wo]*", "db.?ser"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts, st.sampled_from(["note", "user.password", "db.user", "x"]))
+def test_may_redact_holds_wherever_a_value_would_be_redacted(text: str, key: str) -> None:
+    for r in (EVERYTHING, DENYING, redactor()):
+        table = pa.table({"a": pa.array([[(key, text)]], pa.map_(pa.string(), pa.string()))})
+        if not r.redact_table(table, ["a"]).equals(table):
+            assert r.may_redact(_message(key, text)), (key, text)
+
+
+def test_may_redact_is_false_for_clean_messages_and_unsure_with_anchored_rules() -> None:
+    clean = _message("gen_ai.request.model", "The refund for order 4411 can be expedited.")
+    assert not redactor().may_redact(clean)
+    assert not Redactor(RedactionConfig(rules=())).may_redact(clean)
+    assert redactor().may_redact(_message("h", f"Bearer {JWT}"))
+    assert DENYING.may_redact(_message("user.passwd", "hunter2"))
+    assert redactor(custom={"whole": r"^secret$"}).may_redact(clean)

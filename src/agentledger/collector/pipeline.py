@@ -5,10 +5,14 @@ Each call decodes to Arrow columns, applies the tenant's rate limit, redacts, se
 into the audit chain, and appends everything as one unit to the spool. A normal return means
 the rows are on disk (the writer stores them); a :class:`~agentledger.collector.errors.
 RejectedRequest` means nothing of the request was taken.
+
+Trace requests whose spans are all valid and hold nothing to redact (the common case) skip the
+decoding: they are spooled as protobuf and the engine decodes them (see ``engine_spans``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pyarrow as pa
@@ -21,8 +25,8 @@ from agentledger.collector.metrics import metrics_to_arrow
 from agentledger.collector.rate_limit import RateLimiter
 from agentledger.collector.redaction import LOG_COLUMNS, SPAN_COLUMNS, Redactor
 from agentledger.collector.self_metrics import SelfMetrics
-from agentledger.collector.spans import spans_to_arrow
-from agentledger.collector.spool import Spool, SpoolFull
+from agentledger.collector.spans import spans_to_arrow, valid_span_count
+from agentledger.collector.spool import RawRequest, Spool, SpoolFull
 from agentledger.storage.store import StoreError
 
 __all__ = ["Ingestor"]
@@ -49,6 +53,12 @@ class Ingestor:
         self._metrics = metrics
 
     def traces(self, request: Any, tenant: str) -> RejectLog:
+        raw = self._raw_traces(request, tenant)
+        if raw is not None:
+            self._admit("traces", tenant, raw.records, RejectLog("spans"))
+            self._spooled(lambda: self._spool.append_raw("otel_traces", raw))
+            self._accepted("traces", tenant, raw.records)
+            return RejectLog("spans")
         table, rejects = spans_to_arrow(request, tenant)
         self._admit("traces", tenant, table.num_rows, rejects)
         self._append([("otel_traces", self._redactor.redact_table(table, SPAN_COLUMNS))])
@@ -114,9 +124,24 @@ class Ingestor:
             )
             raise
 
+    def _raw_traces(self, request: Any, tenant: str) -> RawRequest | None:
+        """The request as the engine will decode it, or None when it needs the Python decoder:
+        a span to reject, a value to redact, or nothing in it."""
+        records = valid_span_count(request)
+        if not records:
+            return None
+        # Unknown fields could carry a field number the engine reads (the tenant's, 15).
+        request.DiscardUnknownFields()
+        payload: bytes = request.SerializeToString()
+        return None if self._redactor.may_redact(payload) else RawRequest(tenant, records, payload)
+
     def _append(self, batches: Batches) -> None:
+        self._spooled(lambda: self._spool.append(batches))
+
+    @staticmethod
+    def _spooled(append: Callable[[], None]) -> None:
         try:
-            self._spool.append(batches)
+            append()
         except SpoolFull as exc:
             raise Unavailable(str(exc), _RETRY_SECONDS) from None
 

@@ -218,6 +218,33 @@ def _prefilter(pattern: str) -> str:
     return _LOOKAROUND.sub("", pattern)
 
 
+# Constructs that match at text edges or word boundaries, which a value's bytes inside a message
+# do not keep: a custom pattern with one cannot be searched for in a whole message.
+_EDGES = re.compile(r"\^|\$|\\[AbBzZ]|\(\?<?[=!]")
+
+
+def _raw_prefilter(config: RedactionConfig, enabled: set[str]) -> str | None:
+    """An RE2 pattern for whole serialized messages (see Redactor.may_redact): "" when nothing
+    can be redacted, None when no such pattern is possible."""
+    if any(_EDGES.search(pattern) for pattern in config.custom.values()):
+        return None
+    parts = [_LOOKAROUND.sub("", _BUILTINS[name][0]) for name in _BUILTINS if name in enabled]
+    parts += config.custom.values()
+    parts += [f"(?is){_glob_regex(glob)}" for glob in config.deny_keys]
+    return "|".join(f"(?:{part})" for part in parts)
+
+
+_GLOB_TOKEN = re.compile(r"\[[^\]]*\]|.", re.DOTALL)
+
+
+def _glob_regex(glob: str) -> str:
+    """A key glob as an unanchored RE2 pattern that matches at least where the glob does."""
+    tokens = (token[0] for token in _GLOB_TOKEN.finditer(glob))
+    return "".join(
+        ".*" if t == "*" else "." if t == "?" or len(t) > 1 else re.escape(t) for t in tokens
+    )
+
+
 _RULE_NAME = re.compile(r"[a-z][a-z0-9_]*")
 _HASH_TOKEN = re.compile(r"\[[a-z][a-z0-9_]*:hmac:[0-9a-f]{16}\]")
 
@@ -411,6 +438,7 @@ class Redactor:
         prefilters = [_prefilter(_BUILTINS[name][0]) for name in _BUILTINS if name in enabled]
         prefilters += self.config.custom.values()
         self._prefilter = "|".join(f"(?:{pattern})" for pattern in prefilters)
+        self._raw_prefilter = _raw_prefilter(self.config, enabled)
         self._key = _key_bytes(self.config.hash_key) if self.config.mode == "hash" else None
         self._lock = threading.Lock()
         self._counts: Counter[str] = Counter()
@@ -422,6 +450,20 @@ class Redactor:
         DENY_KEY_RULE)."""
         with self._lock:
             return Counter(self._counts)
+
+    def may_redact(self, message: bytes) -> bool:
+        """Whether anything in a serialized protobuf message might be redacted.
+
+        False only when certain: the message's strings appear verbatim in its bytes, and the
+        pattern searched there matches wherever a rule or a denied key could. Messages for
+        which this says False can be stored without decoding them in Python.
+        """
+        if self._raw_prefilter is None:
+            return True
+        if not self._raw_prefilter:
+            return False
+        found = pc.match_substring_regex(pa.array([message], pa.binary()), self._raw_prefilter)
+        return bool(found[0].as_py())
 
     def redact_text(self, value: str) -> tuple[str, Counter[str]]:
         """The redacted text and the number of matches per rule; does not touch ``counts``."""

@@ -12,7 +12,9 @@ import pyarrow as pa
 
 from agentledger.collector.columns import ATTR_MAP, NS, RejectLog, attributes, hex_id, service_name
 
-__all__ = ["SPAN_KINDS", "STATUS_CODES", "spans_to_arrow"]
+__all__ = ["SPAN_KINDS", "STATUS_CODES", "spans_to_arrow", "valid_span_count"]
+
+_MAX_NANOS = (1 << 63) - 1  # DateTime64(9) and Arrow timestamps are signed 64-bit
 
 # pdata's String() names for the proto enums, as the exporter stores them.
 SPAN_KINDS = ("Unspecified", "Internal", "Server", "Client", "Producer", "Consumer")
@@ -65,6 +67,18 @@ def spans_to_arrow(request: Any, tenant: str) -> tuple[pa.Table, RejectLog]:
     return pa.table(cols, schema=SCHEMA), rejects
 
 
+def valid_span_count(request: Any) -> int | None:
+    """The number of spans in an ``ExportTraceServiceRequest`` if all are valid, else None."""
+    count = 0
+    for resource_spans in request.resource_spans:
+        for scope_spans in resource_spans.scope_spans:
+            for span in scope_spans.spans:
+                if _invalid(span):
+                    return None
+            count += len(scope_spans.spans)
+    return count
+
+
 def _invalid(span: Any) -> str:
     if len(span.trace_id) != 16 or not any(span.trace_id):
         return f"trace_id must be 16 non-zero bytes, got {len(span.trace_id)}"
@@ -76,6 +90,10 @@ def _invalid(span: Any) -> str:
         return "start_time_unix_nano is missing"
     if span.end_time_unix_nano and span.end_time_unix_nano < span.start_time_unix_nano:
         return "end_time_unix_nano is before start_time_unix_nano"
+    if max(span.start_time_unix_nano, span.end_time_unix_nano) > _MAX_NANOS or any(
+        event.time_unix_nano > _MAX_NANOS for event in span.events
+    ):
+        return "a timestamp is beyond the year 2262"
     return ""
 
 
@@ -94,7 +112,8 @@ def _append_span(
     cols["ParentSpanId"].append(hex_id(span.parent_span_id))
     cols["TraceState"].append(span.trace_state)
     cols["SpanName"].append(span.name)
-    cols["SpanKind"].append(SPAN_KINDS[span.kind] if span.kind < len(SPAN_KINDS) else "Unspecified")
+    kind = span.kind
+    cols["SpanKind"].append(SPAN_KINDS[kind] if 0 <= kind < len(SPAN_KINDS) else "Unspecified")
     cols["ServiceName"].append(service)
     cols["ResourceAttributes"].append(resource_attrs)
     cols["ScopeName"].append(scope.name)
@@ -102,7 +121,7 @@ def _append_span(
     cols["SpanAttributes"].append(attributes(span.attributes))
     cols["Duration"].append(max(span.end_time_unix_nano - start, 0))
     code = span.status.code
-    cols["StatusCode"].append(STATUS_CODES[code] if code < len(STATUS_CODES) else "Unset")
+    cols["StatusCode"].append(STATUS_CODES[code] if 0 <= code < len(STATUS_CODES) else "Unset")
     cols["StatusMessage"].append(span.status.message)
     cols["Events.Timestamp"].append([event.time_unix_nano for event in span.events])
     cols["Events.Name"].append([event.name for event in span.events])

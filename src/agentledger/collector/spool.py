@@ -1,13 +1,15 @@
 """The write-ahead spool: accepted batches on disk until the writer has stored them.
 
 A 2xx to a client means its rows are in a spool segment, so a crash, a ``kill -9`` or a storage
-outage loses nothing acknowledged. Segments are append-only files of framed Arrow IPC streams;
-the writer stores a whole segment at once (one insert per table, with a deduplication token made
-of the segment name, so a replay after a crash never stores a batch twice) and then deletes it.
+outage loses nothing acknowledged. Segments are append-only files of frames; the writer stores a
+whole segment at once (one insert per table, with a deduplication token made of the segment name,
+so a replay after a crash never stores a batch twice) and then deletes it.
 
-Frame: ``u32 header length | JSON header {"table": ...} | u64 payload length | Arrow IPC stream``.
-A torn frame at the end of a segment (the process died mid-write) is dropped on read: that request
-was never acknowledged.
+Frame: ``u32 header length | JSON header | u64 payload length | payload``. The payload is an Arrow
+IPC stream of decoded rows (header ``{"table": ...}``), or a raw OTLP trace request that the
+engine decodes itself (header ``{"table": ..., "otlp": <tenant>, "records": <spans>}``). A torn
+frame at the end of a segment (the process died mid-write) is dropped on read: that request was
+never acknowledged.
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ from pathlib import Path
 
 import pyarrow as pa
 
-__all__ = ["Segment", "Spool", "SpoolFull"]
+__all__ = ["RawRequest", "Segment", "Spool", "SpoolFull"]
 
+_Frames = bytes  # (Spool.bytes is a property)
 _HEAD = struct.Struct("<I")
 _SIZE = struct.Struct("<Q")
 _OPEN, _READY = ".open", ".ready"
@@ -32,6 +35,15 @@ _OPEN, _READY = ".open", ".ready"
 
 class SpoolFull(Exception):
     """The spool has reached its size limit; the receiver answers 503 with Retry-After."""
+
+
+@dataclass(frozen=True)
+class RawRequest:
+    """An OTLP trace request spooled as received, for the engine to decode."""
+
+    tenant: str
+    records: int
+    payload: bytes
 
 
 @dataclass(frozen=True)
@@ -44,8 +56,8 @@ class Segment:
     def name(self) -> str:
         return self.path.stem
 
-    def batches(self) -> Iterator[tuple[str, pa.Table]]:
-        """(table, rows) for every complete frame, in write order."""
+    def frames(self) -> Iterator[tuple[str, pa.Table | RawRequest]]:
+        """(table, rows or raw request) for every complete frame, in write order."""
         data = self.path.read_bytes()
         offset = 0
         while offset + _HEAD.size <= len(data):
@@ -58,20 +70,24 @@ class Segment:
             body_start = start + head_len + _SIZE.size
             if body_start + size > len(data):
                 return
-            with pa.ipc.open_stream(
-                pa.BufferReader(data[body_start : body_start + size])
-            ) as reader:
-                yield header["table"], reader.read_all()
+            body = data[body_start : body_start + size]
+            if "otlp" in header:
+                yield header["table"], RawRequest(header["otlp"], header["records"], body)
+            else:
+                with pa.ipc.open_stream(pa.BufferReader(body)) as reader:
+                    yield header["table"], reader.read_all()
             offset = body_start + size
 
 
 class Spool:
     """Append batches to the open segment; rotate it into ready segments for the writer."""
 
-    def __init__(self, directory: Path, max_bytes: int) -> None:
+    def __init__(self, directory: Path, max_bytes: int, segment_bytes: int = 32 << 20) -> None:
         self.directory = directory
         self.directory.mkdir(parents=True, exist_ok=True)
         self.max_bytes = max_bytes
+        # A segment is one insert: its size bounds the writer's memory, whatever the load.
+        self.segment_bytes = segment_bytes
         self._lock = threading.Lock()
         self._sequence = int(time.time() * 1000) * 1000
         self._bytes = sum(path.stat().st_size for path in self._files())
@@ -86,7 +102,18 @@ class Spool:
 
     def append(self, batches: list[tuple[str, pa.Table]]) -> None:
         """Durably queue ``batches`` (table name, rows) as one unit; raise SpoolFull when full."""
-        frames = b"".join(_frame(table, rows) for table, rows in batches if rows.num_rows)
+        self._write(b"".join(_arrow_frame(table, rows) for table, rows in batches if rows.num_rows))
+
+    def append_raw(self, table: str, request: RawRequest) -> None:
+        """Durably queue a raw OTLP request for ``table``; raise SpoolFull when full."""
+        header: dict[str, str | int] = {
+            "table": table,
+            "otlp": request.tenant,
+            "records": request.records,
+        }
+        self._write(_frame(header, request.payload))
+
+    def _write(self, frames: _Frames) -> None:
         if not frames:
             return
         with self._lock:
@@ -97,16 +124,21 @@ class Spool:
             self._file.write(frames)
             self._file.flush()  # in the OS page cache: survives the process being killed
             self._bytes += len(frames)
+            if self._file.tell() >= self.segment_bytes:
+                self._rotate()
 
     def rotate(self) -> None:
         """Close the open segment (if it holds anything) so the writer can take it."""
         with self._lock:
-            if self._file.tell() == 0:
-                return
-            self._file.close()
-            self._open_path.rename(self._open_path.with_suffix(_READY))
-            self._open_path = self._new_path(_OPEN)
-            self._file = self._open_path.open("ab")
+            self._rotate()
+
+    def _rotate(self) -> None:
+        if self._file.tell() == 0:
+            return
+        self._file.close()
+        self._open_path.rename(self._open_path.with_suffix(_READY))
+        self._open_path = self._new_path(_OPEN)
+        self._file = self._open_path.open("ab")
 
     def ready(self) -> list[Segment]:
         """Closed segments, oldest first."""
@@ -141,10 +173,14 @@ class Spool:
         return self.directory / f"{self._sequence:020d}-{os.getpid()}{suffix}"
 
 
-def _frame(table: str, rows: pa.Table) -> bytes:
-    header = json.dumps({"table": table}).encode()
+def _arrow_frame(table: str, rows: pa.Table) -> bytes:
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, rows.schema) as writer:
         writer.write_table(rows)
     body: bytes = sink.getvalue().to_pybytes()
-    return _HEAD.pack(len(header)) + header + _SIZE.pack(len(body)) + body
+    return _frame({"table": table}, body)
+
+
+def _frame(header: dict[str, str | int], body: bytes) -> bytes:
+    head = json.dumps(header).encode()
+    return _HEAD.pack(len(head)) + head + _SIZE.pack(len(body)) + body

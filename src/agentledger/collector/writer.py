@@ -2,6 +2,8 @@
 
 Each segment becomes one insert per table (many requests' rows at once, which is what ClickHouse
 wants), tagged with a deduplication token so a segment replayed after a crash is stored once.
+Raw OTLP trace requests are decoded by the engine itself when it runs in this process
+(:mod:`agentledger.collector.engine_spans`), and by the reference decoder otherwise.
 """
 
 from __future__ import annotations
@@ -12,9 +14,12 @@ import time
 from collections.abc import Callable
 
 import pyarrow as pa
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from agentledger.collector.spool import Segment, Spool
-from agentledger.storage.store import Store, StoreError
+from agentledger.collector import engine_spans
+from agentledger.collector.spans import spans_to_arrow
+from agentledger.collector.spool import RawRequest, Segment, Spool
+from agentledger.storage.store import LocalEngine, Store, StoreError
 
 __all__ = ["Writer"]
 
@@ -65,9 +70,15 @@ class Writer:
 
     def _store_segment(self, segment: Segment) -> int:
         by_table: dict[str, list[pa.Table]] = {}
-        for table, batch in segment.batches():
-            by_table.setdefault(table, []).append(batch)
+        raw: dict[str, list[RawRequest]] = {}
+        for table, frame in segment.frames():
+            if isinstance(frame, RawRequest):
+                raw.setdefault(table, []).append(frame)
+            else:
+                by_table.setdefault(table, []).append(frame)
         rows = 0
+        for table, requests in raw.items():
+            rows += self._store_raw(f"{segment.name}:{table}:otlp", table, requests, by_table)
         for table, batches in by_table.items():
             data = pa.concat_tables(batches, promote_options="default")
             started = time.perf_counter()
@@ -76,6 +87,30 @@ class Writer:
                 self._on_stored(table, data.num_rows, time.perf_counter() - started)
             rows += data.num_rows
         return rows
+
+    def _store_raw(
+        self,
+        token: str,
+        table: str,
+        requests: list[RawRequest],
+        by_table: dict[str, list[pa.Table]],
+    ) -> int:
+        """Spans the engine stored; requests it leaves to Python join ``by_table``."""
+        left = list(range(len(requests)))
+        stored = 0
+        if isinstance(self._store, LocalEngine):
+            started = time.perf_counter()
+            left = engine_spans.insert_requests(self._store, table, requests, token)
+            stored = sum(request.records for request in requests) - sum(
+                requests[position].records for position in left
+            )
+            if self._on_stored:
+                self._on_stored(table, stored, time.perf_counter() - started)
+        for position in left:
+            request = requests[position]
+            message = ExportTraceServiceRequest.FromString(request.payload)
+            by_table.setdefault(table, []).append(spans_to_arrow(message, request.tenant)[0])
+        return stored
 
     def _loop(self) -> None:
         backoff = self._interval

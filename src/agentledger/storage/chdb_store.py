@@ -10,7 +10,8 @@ import os
 import re
 import tempfile
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -100,14 +101,23 @@ class ChdbStore:
         )
         # The batch goes through an Arrow stream file: chDB's Python() table function looks
         # tables up on the call stack and deadlocked against concurrent queries under load.
-        with tempfile.NamedTemporaryFile(dir=self._spill_dir, suffix=".arrows") as spill:
-            with pa.ipc.new_stream(spill, data.schema) as writer:
-                writer.write_table(data)
-            spill.flush()
+        with self.scratch_file(".arrows") as spill:
+            with pa.OSFile(str(spill), "wb") as sink, pa.ipc.new_stream(sink, data.schema) as out:
+                out.write_table(data)
             self.command(
-                f"INSERT INTO {table} ({columns}) FROM INFILE '{spill.name}'{settings}"
+                f"INSERT INTO {table} ({columns}) FROM INFILE {_quote(str(spill))}{settings}"
                 " FORMAT ArrowStream"
             )
+
+    @contextmanager
+    def scratch_file(self, suffix: str) -> Iterator[Path]:
+        """A temporary file in memory-backed /dev/shm where there is one (see LocalEngine)."""
+        handle, name = tempfile.mkstemp(suffix=suffix, dir=self._spill_dir)
+        os.close(handle)
+        try:
+            yield Path(name)
+        finally:
+            os.unlink(name)
 
     def close(self) -> None:
         with self._close_lock:

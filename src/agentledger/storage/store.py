@@ -8,11 +8,13 @@ ClickHouse HTTP endpoint through clickhouse-connect). Data goes in and comes out
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Protocol
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
 
 import pyarrow as pa
 
-__all__ = ["Params", "Store", "StoreError"]
+__all__ = ["LocalEngine", "Params", "Store", "StoreError"]
 
 Params = Mapping[str, Any]
 
@@ -42,6 +44,15 @@ class Store(Protocol):
 
     def close(self) -> None:
         """Release the connection or the engine."""
+
+
+@runtime_checkable
+class LocalEngine(Protocol):
+    """A store whose engine runs in this process and reads this machine's files (chDB): the
+    collector hands it raw OTLP files to decode itself instead of decoding them in Python."""
+
+    def scratch_file(self, suffix: str) -> AbstractContextManager[Path]:
+        """A temporary file the engine can read, deleted when the context ends."""
 
 
 def query_rows(store: Store, sql: str, params: Params | None = None) -> list[dict[str, Any]]:
