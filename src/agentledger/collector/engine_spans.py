@@ -236,9 +236,9 @@ _COLUMNS = {
     "SpanName": "span.name",
     "SpanKind": _named(SPAN_KINDS, "span.kind"),
     "ServiceName": "resource_attributes['service.name']",
-    "ResourceAttributes": f"{_map('resource.resource.attributes')} AS resource_attributes",
-    "ScopeName": "scope_spans.scope.name",
-    "ScopeVersion": "scope_spans.scope.version",
+    "ResourceAttributes": "resource_attributes",
+    "ScopeName": "scope_name",
+    "ScopeVersion": "scope_version",
     "SpanAttributes": _map("span.attributes"),
     "Duration": (
         "if(span.end_time_unix_nano > span.start_time_unix_nano, "
@@ -272,16 +272,28 @@ def deep_requests_sql(path: Path) -> str:
 
 
 def insert_sql(table: str, path: Path, skip: list[int], dedup_token: str | None) -> str:
-    """INSERT of every span in ``path`` but those of the requests at positions ``skip``."""
+    """INSERT of every span in ``path`` but those of the requests at positions ``skip``.
+
+    Each level keeps only what the next needs (a resource's map is built once, not per span),
+    and unaliased ARRAY JOINs replace an array by its element instead of copying it per row.
+    """
     columns = ", ".join(f"`{name}`" for name in _COLUMNS)
     values = ",\n    ".join(_COLUMNS.values())
     where = f"WHERE request NOT IN ({', '.join(map(str, skip))})" if skip else ""
+    resources = (
+        f"SELECT tenant, {_map('resource_spans.resource.attributes')} AS resource_attributes, "
+        f"resource_spans.scope_spans AS scope_spans FROM {_numbered(path)} "
+        f"ARRAY JOIN resource_spans {where}"
+    )
+    scopes = (
+        "SELECT tenant, resource_attributes, scope_spans.scope.name AS scope_name, "
+        "scope_spans.scope.version AS scope_version, scope_spans.spans AS span "
+        f"FROM ({resources}) ARRAY JOIN scope_spans"
+    )
     return (
         f"INSERT INTO {table} ({columns})\n"
         f"SELECT\n    {values}\n"
-        f"FROM {_numbered(path)}\n"
-        "ARRAY JOIN resource_spans AS resource\n"
-        "ARRAY JOIN resource.scope_spans AS scope_spans\n"
-        "ARRAY JOIN scope_spans.spans AS span\n"
-        f"{where}\n{_settings(dedup_token)}"
+        f"FROM ({scopes})\n"
+        "ARRAY JOIN span\n"
+        f"{_settings(dedup_token)}"
     )
