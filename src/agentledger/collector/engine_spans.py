@@ -8,18 +8,20 @@ reference decoder (:mod:`agentledger.collector.spans`) byte for byte; a test hol
 the same rows.
 
 One thing the SQL does not attempt: an attribute holding an array or map *inside* an array or
-map (or a map with a repeated key). A probe query finds the requests with such values and the
-writer decodes just those with the reference decoder.
+map (or a map with a repeated key). The insert stops at the first such request, before writing
+anything (the segment is one block, written only once all of it is read); a probe then finds
+those requests, the insert runs without them and the writer decodes them in Python.
 """
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Protocol
 
 from agentledger.collector.spans import SPAN_KINDS, STATUS_CODES
 from agentledger.collector.spool import RawRequest
-from agentledger.storage.store import LocalEngine, Store
+from agentledger.storage.store import LocalEngine, Store, StoreError
 
 __all__ = ["MESSAGE", "SCHEMA", "EngineStore", "deep_requests_sql", "insert_requests", "insert_sql"]
 
@@ -50,10 +52,16 @@ _SPAN = (
 )
 STRUCTURE = (
     f"resource_spans Array(Tuple(resource Tuple(attributes {_KVS}), scope_spans Array(Tuple("
-    f"scope Tuple(name String, version String), spans Array({_SPAN}))))), tenant String"
+    f"scope Tuple(name String, version String), spans Array({_SPAN}))))), "
+    "position UInt64, tenant String"
 )
 
+_POSITION_TAG = b"\x70"  # field 14, varint
 _TENANT_TAG = b"\x7a"  # field 15, length-delimited
+_DEEP = "agentledger: values nested too deep for the engine"
+_THROW_IF_CODE = 395
+# Files read in parallel by the engine: parsing and rendering use both cores.
+_STREAMS = 2
 _SETTINGS = {
     # The packaged file, by absolute path: an inline ("string") schema would be cached by the
     # engine in a folder under the working directory.
@@ -78,17 +86,40 @@ def insert_requests(
 ) -> list[int]:
     """Insert the spans of ``requests`` into ``table``; return the positions of the requests
     left to the reference decoder (values nested deeper than the SQL renders)."""
-    with store.scratch_file(".otlp") as path:
-        path.write_bytes(b"".join(_delimited(request) for request in requests))
-        deep = [row["request"] for row in store.query_arrow(deep_requests_sql(path)).to_pylist()]
+    with ExitStack() as files:
+        paths = [files.enter_context(store.scratch_file(".otlp")) for _ in range(_STREAMS)]
+        for stream, path in enumerate(paths):
+            path.write_bytes(
+                b"".join(
+                    _delimited(requests[position], position)
+                    for position in range(stream, len(requests), _STREAMS)
+                )
+            )
+        try:
+            store.command(insert_sql(table, paths, None, dedup_token))
+            return []
+        except StoreError as exc:
+            if exc.code != _THROW_IF_CODE or _DEEP not in str(exc):
+                raise
+        rows = store.query_arrow(deep_requests_sql(paths)).to_pylist()
+        deep = [row["position"] for row in rows]
         if len(deep) < len(requests):
-            store.command(insert_sql(table, path, deep, dedup_token))
+            store.command(insert_sql(table, paths, deep, f"{dedup_token}:shallow"))
     return deep
 
 
-def _delimited(request: RawRequest) -> bytes:
+def _delimited(request: RawRequest, position: int) -> bytes:
     tenant = request.tenant.encode()
-    message = request.payload + _TENANT_TAG + _varint(len(tenant)) + tenant
+    message = b"".join(
+        (
+            request.payload,
+            _POSITION_TAG,
+            _varint(position),
+            _TENANT_TAG,
+            _varint(len(tenant)),
+            tenant,
+        )
+    )
     return _varint(len(message)) + message
 
 
@@ -105,9 +136,11 @@ def _quote(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def _source(path: Path) -> str:
-    """The table function reading a file of varint-delimited ``TenantRequest`` messages."""
-    return f"file({_quote(str(path))}, 'Protobuf', {_quote(STRUCTURE)})"
+def _source(paths: list[Path]) -> str:
+    """The table function reading files of varint-delimited ``TenantRequest`` messages (in one
+    folder; scratch file names hold no commas or braces)."""
+    names = ",".join(path.name for path in paths)
+    return f"file({_quote(f'{paths[0].parent}/{{{names}}}')}, 'Protobuf', {_quote(STRUCTURE)})"
 
 
 def _settings(dedup_token: str | None = None) -> str:
@@ -258,32 +291,33 @@ _COLUMNS = {
 }
 
 
-def _numbered(path: Path) -> str:
-    """The file's requests with their position, which the probe and the insert agree on."""
-    return f"(SELECT rowNumberInAllBlocks() AS request, * FROM {_source(path)})"
-
-
-def deep_requests_sql(path: Path) -> str:
-    """The positions of the requests in ``path`` that the insert leaves to the reference decoder."""
+def deep_requests_sql(paths: list[Path]) -> str:
+    """The positions of the requests the insert must leave to the reference decoder."""
     return (
-        f"SELECT request FROM {_numbered(path)} WHERE {_request_is_deep()} ORDER BY request "
+        f"SELECT position FROM {_source(paths)} WHERE {_request_is_deep()} ORDER BY position "
         f"{_settings()}"
     )
 
 
-def insert_sql(table: str, path: Path, skip: list[int], dedup_token: str | None) -> str:
-    """INSERT of every span in ``path`` but those of the requests at positions ``skip``.
+def insert_sql(
+    table: str, paths: list[Path], skip: list[int] | None, dedup_token: str | None
+) -> str:
+    """INSERT of every span in ``paths`` but those of the requests at positions ``skip``; with
+    ``skip`` None, the insert fails (writing nothing) at the first request it cannot render.
 
     Each level keeps only what the next needs (a resource's map is built once, not per span),
     and unaliased ARRAY JOINs replace an array by its element instead of copying it per row.
     """
     columns = ", ".join(f"`{name}`" for name in _COLUMNS)
     values = ",\n    ".join(_COLUMNS.values())
-    where = f"WHERE request NOT IN ({', '.join(map(str, skip))})" if skip else ""
+    if skip is None:
+        where = f"throwIf({_request_is_deep()}, {_quote(_DEEP)}) = 0"
+    else:
+        where = f"position NOT IN ({', '.join(map(str, skip or [-1]))})"
+    requests = f"SELECT tenant, resource_spans FROM {_source(paths)} WHERE {where}"
     resources = (
         f"SELECT tenant, {_map('resource_spans.resource.attributes')} AS resource_attributes, "
-        f"resource_spans.scope_spans AS scope_spans FROM {_numbered(path)} "
-        f"ARRAY JOIN resource_spans {where}"
+        f"resource_spans.scope_spans AS scope_spans FROM ({requests}) ARRAY JOIN resource_spans"
     )
     scopes = (
         "SELECT tenant, resource_attributes, scope_spans.scope.name AS scope_name, "
