@@ -5,19 +5,30 @@ Generates realistic agent traces (agent, LLM, tool and retrieval spans with GenA
 then waits until every accepted span is queryable. Prints accepted spans/s, end-to-end spans/s,
 p50/p99 request latency and the server's peak RSS, as medians over --repeat runs.
 
+With ``--phoenix PATH`` (the ``phoenix`` command of an ``arize-phoenix`` install, e.g. in its own
+virtualenv) the same load also goes to Arize Phoenix over OTLP/HTTP in the same run, its spans
+counted through its GraphQL API, and the ratio is printed.
+
     python benchmarks/ingest.py --transport both --clients 4 --seconds 15 --repeat 3
+    python benchmarks/ingest.py --transport http --phoenix /tmp/phoenix-venv/bin/phoenix
 """
 
 from __future__ import annotations
 
 import argparse
 import http.client
+import json
+import os
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
 import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -176,49 +187,129 @@ def _rss_mib(pid: int) -> float:
     return 0.0
 
 
-def run_once(
-    transport: str, clients: int, seconds: float, spans_per_request: int
-) -> dict[str, float]:
+@dataclass
+class _Peer:
+    """A running collector under test: where to send, how to count what it stored."""
+
+    http_port: int
+    grpc_port: int
+    key: str
+    stored: Callable[[], int]
+    pid: int
+
+
+@contextmanager
+def _agentledger(tmp: Path) -> Iterator[_Peer]:
     from tests.conftest import start_server, stop  # the same server fixture the suite uses
 
-    with tempfile.TemporaryDirectory() as tmp:
-        server, proc = start_server(Path(tmp))
-        try:
-            rng = random.Random(1)
-            bodies = [make_request(spans_per_request, rng) for _ in range(16)]
-            port = (
-                server.grpc_port if transport == "grpc" else int(server.otlp_url.rsplit(":", 1)[1])
+    server, proc = start_server(tmp)
+    try:
+        client = server.client()
+        yield _Peer(
+            int(server.otlp_url.rsplit(":", 1)[1]),
+            server.grpc_port,
+            server.api_keys["acme"],
+            lambda: int(client.command("SELECT count() FROM otel_traces")),
+            proc.pid,
+        )
+    finally:
+        stop(proc)
+
+
+@contextmanager
+def _phoenix(tmp: Path, executable: str) -> Iterator[_Peer]:
+    from tests.conftest import free_port, stop, wait_http
+
+    port, grpc_port = free_port(), free_port()
+    env = {
+        **os.environ,
+        "PHOENIX_WORKING_DIR": str(tmp),
+        "PHOENIX_PORT": str(port),
+        "PHOENIX_GRPC_PORT": str(grpc_port),
+        "PHOENIX_TELEMETRY_ENABLED": "false",
+    }
+    log = (tmp / "phoenix.log").open("wb")
+    proc = subprocess.Popen([executable, "serve"], env=env, stdout=log, stderr=log)
+    try:
+        wait_http(f"http://127.0.0.1:{port}/", timeout=180)
+        yield _Peer(port, grpc_port, "", lambda: _phoenix_spans(port), proc.pid)
+    finally:
+        stop(proc)
+        log.close()
+
+
+def _phoenix_spans(port: int) -> int:
+    query = json.dumps({"query": "{ projects { edges { node { recordCount } } } }"}).encode()
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql", query, {"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        edges = json.load(response)["data"]["projects"]["edges"]
+    return sum(int(edge["node"]["recordCount"]) for edge in edges)
+
+
+def run_once(
+    peer: _Peer, transport: str, clients: int, seconds: float, spans_per_request: int
+) -> dict[str, float]:
+    rng = random.Random(1)
+    bodies = [make_request(spans_per_request, rng) for _ in range(16)]
+    port = peer.grpc_port if transport == "grpc" else peer.http_port
+    target = _Target(transport, port, peer.key, bodies, spans_per_request)
+    before = peer.stored()
+    latencies: list[float] = []
+    accepted: list[int] = []
+    start = time.monotonic()
+    threads = [
+        threading.Thread(target=_client, args=(target, start + seconds, latencies, accepted))
+        for _ in range(clients)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    sent_for = time.monotonic() - start
+    total = sum(accepted)
+    stored, progress_at = 0, time.monotonic()
+    # Until every accepted span is queryable, or a peer that lost some stops making progress.
+    while stored < total and time.monotonic() - progress_at < 60:
+        time.sleep(0.05)
+        now_stored = peer.stored() - before
+        if now_stored > stored:
+            stored, progress_at = now_stored, time.monotonic()
+    queryable_after = progress_at - start
+    latencies.sort()
+    return {
+        "accepted_spans_per_s": total / sent_for,
+        "end_to_end_spans_per_s": stored / queryable_after,
+        "unstored_spans": total - stored,  # not queryable 60 s after the last progress
+        "p50_ms": latencies[len(latencies) // 2] * 1000,
+        "p99_ms": latencies[int(len(latencies) * 0.99)] * 1000,
+        "peak_rss_mib": _rss_mib(peer.pid),
+    }
+
+
+def _runs(
+    start: Callable[[Path], AbstractContextManager[_Peer]],
+    transport: str,
+    args: argparse.Namespace,
+) -> list[dict[str, float]]:
+    """Each run against a fresh server, so runs do not share a warm store."""
+    runs = []
+    for _ in range(args.repeat):
+        with tempfile.TemporaryDirectory() as tmp, start(Path(tmp)) as peer:
+            runs.append(
+                run_once(peer, transport, args.clients, args.seconds, args.spans_per_request)
             )
-            target = _Target(transport, port, server.api_keys["acme"], bodies, spans_per_request)
-            latencies: list[float] = []
-            accepted: list[int] = []
-            start = time.monotonic()
-            threads = [
-                threading.Thread(
-                    target=_client, args=(target, start + seconds, latencies, accepted)
-                )
-                for _ in range(clients)
-            ]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
-            sent_for = time.monotonic() - start
-            total = sum(accepted)
-            client = server.client()
-            while client.command("SELECT count() FROM otel_traces") < total:
-                time.sleep(0.05)
-            queryable_after = time.monotonic() - start
-            latencies.sort()
-            return {
-                "accepted_spans_per_s": total / sent_for,
-                "end_to_end_spans_per_s": total / queryable_after,
-                "p50_ms": latencies[len(latencies) // 2] * 1000,
-                "p99_ms": latencies[int(len(latencies) * 0.99)] * 1000,
-                "peak_rss_mib": _rss_mib(proc.pid),
-            }
-        finally:
-            stop(proc)
+    return runs
+
+
+def _print(title: str, runs: list[dict[str, float]]) -> None:
+    print(f"\n{title}")
+    print(f"{'metric':<26}{'median':>12}{'min':>12}{'max':>12}")
+    for key in runs[0]:
+        values = [run[key] for run in runs]
+        low, mid, high = min(values), statistics.median(values), max(values)
+        print(f"{key:<26}{mid:>12,.1f}{low:>12,.1f}{high:>12,.1f}")
 
 
 def main() -> None:
@@ -230,23 +321,22 @@ def main() -> None:
     parser.add_argument("--spans-per-request", type=int, default=400)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--transport", choices=["http", "grpc", "both"], default="both")
+    parser.add_argument("--phoenix", help="path of the `phoenix` command to compare with")
     args = parser.parse_args()
     transports = ["http", "grpc"] if args.transport == "both" else [args.transport]
+    shape = f"{args.clients} clients, {args.spans_per_request} spans/request, {args.seconds:.0f}s"
     for transport in transports:
-        runs = [
-            run_once(transport, args.clients, args.seconds, args.spans_per_request)
-            for _ in range(args.repeat)
-        ]
         name = "OTLP/HTTP protobuf" if transport == "http" else "OTLP/gRPC"
-        print(
-            f"\n{name}, {args.clients} clients, {args.spans_per_request} spans/request, "
-            f"{args.seconds:.0f}s, median of {args.repeat} runs"
-        )
-        print(f"{'metric':<26}{'median':>12}{'min':>12}{'max':>12}")
-        for key in runs[0]:
-            values = [run[key] for run in runs]
-            low, mid, high = min(values), statistics.median(values), max(values)
-            print(f"{key:<26}{mid:>12,.1f}{low:>12,.1f}{high:>12,.1f}")
+        ours = _runs(_agentledger, transport, args)
+        _print(f"AgentLedger, {name}, {shape}, median of {args.repeat} runs", ours)
+        if args.phoenix and transport == "http":
+            theirs = _runs(lambda tmp: _phoenix(tmp, args.phoenix), transport, args)
+            _print(f"Arize Phoenix, {name}, {shape}, median of {args.repeat} runs", theirs)
+            for key in ("accepted_spans_per_s", "end_to_end_spans_per_s"):
+                ratio = statistics.median(r[key] for r in ours) / statistics.median(
+                    r[key] for r in theirs
+                )
+                print(f"ratio AgentLedger / Phoenix, {key}: {ratio:.1f}x")
 
 
 if __name__ == "__main__":
