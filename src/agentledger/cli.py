@@ -9,6 +9,7 @@ import secrets
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
@@ -330,41 +331,46 @@ def jobs() -> None:
 @jobs.command("list")
 def jobs_list() -> None:
     """Known jobs and their last run."""
-    from agentledger.analytics.jobs import JOBS
-    from agentledger.storage.store import query_rows
+    from agentledger.analytics.jobs import job_status
 
     with _store() as store:
-        last = {
-            row["Job"]: row
-            for row in query_rows(
-                store,
-                "SELECT Job, argMax(Status, StartedAt) AS status, max(StartedAt) AS last_run,"
-                " argMax(Rows, StartedAt) AS rows FROM job_runs GROUP BY Job",
-            )
-        }
-    rows = [
-        {"job": name, **{k: v for k, v in last.get(name, {}).items() if k != "Job"}}
-        for name in JOBS
-    ]
-    _print_rows(rows, "table")
+        rows = job_status(store)
+    keep = ("job", "last_status", "last_run", "last_rows")
+    _print_rows([{key: row[key] for key in keep} for row in rows], "table")
+
+
+@jobs.command("status")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+def jobs_status(fmt: str) -> None:
+    """Each job's watermark (where its next window starts), lag, last run and failures."""
+    from agentledger.analytics.jobs import job_status
+
+    with _store() as store:
+        _print_rows(job_status(store), fmt)
 
 
 @jobs.command("run")
 @click.argument("name")
 def jobs_run(name: str) -> None:
-    """Run one job now (or `all`)."""
+    """Run one job now (or `all`), from its watermark up to now."""
     from agentledger.analytics.jobs import JOBS, run_job
 
+    if name != "all" and name not in JOBS:
+        raise click.ClickException(f"unknown job {name!r}; known jobs: {', '.join(JOBS)}, all")
     names = list(JOBS) if name == "all" else [name]
-    with _store() as store:
-        for job in names:
-            try:
-                result = run_job(store, job)
-            except KeyError as exc:
-                raise click.ClickException(str(exc.args[0])) from None
+    with (
+        _store() as store,
+        click.progressbar(
+            names, label="running jobs", item_show_func=lambda job: job, file=sys.stderr
+        ) as bar,
+    ):
+        for job in bar:
+            started = time.perf_counter()
+            result = run_job(store, job)
             click.echo(
                 f"{job}: {result.rows} rows, window "
-                f"{result.window_start:%Y-%m-%d %H:%M} .. {result.window_end:%Y-%m-%d %H:%M}"
+                f"{result.window_start:%Y-%m-%d %H:%M} .. {result.window_end:%Y-%m-%d %H:%M} "
+                f"in {time.perf_counter() - started:.1f}s"
             )
 
 

@@ -185,6 +185,10 @@ def test_cost_job_uses_the_price_you_set(server: Server) -> None:
     )
     assert set_price.returncode == 0, set_price.stderr
     assert server.cli("jobs", "run", "cost").returncode == 0
+    status = json.loads(server.cli("jobs", "status", "--format", "json").stdout)
+    cost_status = next(row for row in status if row["job"] == "cost")
+    assert cost_status["last_status"] == "ok" and cost_status["failures"] == 0
+    assert "unknown job" in server.cli("jobs", "run", "nope").stderr
     result = server.cli("cost", "--by", "model", "--format", "json")
     totals = {r["model"]: r for r in json.loads(result.stdout)}
     # 20k input tokens at $3/M + 4k output tokens at $15/M

@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 
 from agentledger.analytics.cost import run_cost_job
 from agentledger.analytics.job_result import JobResult
-from agentledger.storage.store import Store
+from agentledger.storage.store import Store, query_rows
 
-__all__ = ["JOBS", "JobResult", "Scheduler", "run_job"]
+__all__ = ["JOBS", "JobResult", "Scheduler", "job_status", "run_job", "watermark"]
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +36,59 @@ def run_job(store: Store, name: str) -> JobResult:
         raise
     _record(store, name, started, result, "ok", time.perf_counter() - t0, "")
     return result
+
+
+def watermark(store: Store, name: str) -> datetime | None:
+    """The end of the last window ``name`` computed successfully: where its next run starts, so
+    no window is computed twice or skipped, across restarts."""
+    rows = query_rows(
+        store,
+        "SELECT max(WindowEnd) AS last FROM job_runs WHERE Job = {job:String} AND Status = 'ok'"
+        " HAVING count() > 0",
+        {"job": name},
+    )
+    if not rows:
+        return None
+    last: datetime = rows[0]["last"]
+    return last if last.tzinfo else last.replace(tzinfo=UTC)
+
+
+def job_status(store: Store) -> list[dict[str, object]]:
+    """Per known job: its watermark, how far behind now it is, its last run and failures."""
+    runs = {
+        row["Job"]: row
+        for row in query_rows(
+            store,
+            "SELECT Job, count() AS runs, countIf(Status != 'ok') AS failures,"
+            " max(StartedAt) AS last_run, argMax(Status, StartedAt) AS last_status,"
+            " argMax(Rows, StartedAt) AS last_rows, argMax(DurationMs, StartedAt) AS last_ms,"
+            " argMax(Error, StartedAt) AS last_error,"
+            " maxIf(WindowEnd, Status = 'ok') AS watermark, countIf(Status = 'ok') AS ok_runs"
+            " FROM job_runs GROUP BY Job",
+        )
+    }
+    now = datetime.now(UTC)
+    status: list[dict[str, object]] = []
+    for name in JOBS:
+        row = runs.get(name)
+        mark = row["watermark"] if row and row["ok_runs"] else None
+        if isinstance(mark, datetime) and mark.tzinfo is None:
+            mark = mark.replace(tzinfo=UTC)
+        status.append(
+            {
+                "job": name,
+                "watermark": mark,
+                "lag_s": round((now - mark).total_seconds(), 1) if mark else None,
+                "runs": row["runs"] if row else 0,
+                "failures": row["failures"] if row else 0,
+                "last_run": row["last_run"] if row else None,
+                "last_status": row["last_status"] if row else "never run",
+                "last_rows": row["last_rows"] if row else None,
+                "last_ms": round(row["last_ms"], 1) if row else None,
+                "last_error": row["last_error"] if row else "",
+            }
+        )
+    return status
 
 
 def _record(
