@@ -374,6 +374,102 @@ def jobs_run(name: str) -> None:
             )
 
 
+_DRIFT_TABLE = (
+    "model", "model_version", "feature", "kind", "status", "n_reference", "n_current",
+    "psi", "js", "ks_pvalue", "wasserstein", "chi2_pvalue", "drifted",
+)  # fmt: skip
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--reference", help="Reference window START..END (ISO dates or date-times, UTC).")
+@click.option("--current", help="Current window START..END (default: the last day).")
+@click.option("--baseline", help="Rolling reference: this long before --current (e.g. 7d).")
+@click.option("--model", help="Only this model (required with --reference-version).")
+@click.option("--reference-version", help="Compare two versions of --model instead of windows.")
+@click.option("--current-version", help="The version compared with --reference-version.")
+@click.option("--tenant", help="Only this tenant.")
+@click.option("--by-version", is_flag=True, help="One result per model version.")
+@click.option("--psi", type=float, default=0.2, show_default=True, help="PSI threshold.")
+@click.option("--js", type=float, default=0.1, show_default=True, help="Jensen-Shannon threshold.")
+@click.option("--ks-pvalue", type=float, default=0.01, show_default=True, help="KS p-value.")
+@click.option("--chi2-pvalue", type=float, default=0.01, show_default=True, help="Chi2 p-value.")
+@click.option("--min-samples", type=int, default=30, show_default=True, help="Per window.")
+@click.option("--no-save", is_flag=True, help="Do not record the results in drift_results.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.pass_context
+def drift(ctx: click.Context, /, **options: Any) -> None:
+    """Drift of every model feature between two windows or two model versions."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from agentledger.analytics import drift as analysis
+
+    thresholds = analysis.Thresholds(
+        psi=options["psi"],
+        js=options["js"],
+        ks_pvalue=options["ks_pvalue"],
+        chi2_pvalue=options["chi2_pvalue"],
+        min_samples=options["min_samples"],
+    )
+    common = {"tenant": options["tenant"], "thresholds": thresholds, "save": not options["no_save"]}
+    with _store() as store:
+        try:
+            if options["reference_version"] or options["current_version"]:
+                results = analysis.drift_between_versions(
+                    store,
+                    options["model"] or "",
+                    options["reference_version"] or "",
+                    options["current_version"] or "",
+                    **common,
+                )
+            else:
+                current = options["current"] or analysis.rolling_windows()[1]
+                scope = {**common, "model": options["model"], "by_version": options["by_version"]}
+                if options["reference"]:
+                    results = analysis.drift_between_windows(
+                        store, analysis.parse_window(options["reference"], "--reference"),
+                        analysis.parse_window(current, "--current"), **scope,
+                    )  # fmt: skip
+                else:
+                    baseline = _duration(options["baseline"] or "7d", "--baseline")
+                    results = analysis.drift_against_baseline(
+                        store, analysis.parse_window(current, "--current"),
+                        baseline=baseline, **scope,
+                    )  # fmt: skip
+        except ValueError as exc:
+            raise click.BadParameter(str(exc)) from None
+    rows = analysis.drift_results_as_dicts(results)
+    if options["fmt"] == "table":
+        rows = [{key: row.get(key) for key in _DRIFT_TABLE} for row in rows]
+    _print_rows(rows, options["fmt"])
+
+
+@drift.command("report")
+@click.option("--model", required=True, help="The model to report on.")
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="HTML file to write.")
+@click.option("--reference", help="Reference window START..END (default: the 7 days before).")
+@click.option("--current", help="Current window START..END (default: the last day).")
+@click.option("--reference-version", help="Compare versions instead of windows.")
+@click.option("--current-version", help="The version compared with --reference-version.")
+@click.option("--sample-rows", type=int, default=50_000, show_default=True, help="Per window.")
+@click.option("--tenant", help="Only this tenant.")
+def drift_report(
+    model: str, out: Path, sample_rows: int, tenant: str | None, **windows: Any
+) -> None:
+    """Write an Evidently data-drift report (HTML) for one model."""
+    from agentledger.analytics.drift_report import write_drift_report
+
+    with _store() as store:
+        try:
+            written = write_drift_report(
+                store, model, windows["reference"], windows["current"], out, sample_rows,
+                reference_version=windows["reference_version"],
+                current_version=windows["current_version"], tenant=tenant,
+            )  # fmt: skip
+        except ValueError as exc:
+            raise click.BadParameter(str(exc)) from None
+    click.echo(f"wrote {written}")
+
+
 @cli.group()
 def audit() -> None:
     """The decision audit trail."""
@@ -471,13 +567,21 @@ def conventions_report(since: str, fmt: str) -> None:
         _print_rows(report(store, _parse_since(since)), fmt)
 
 
+def _duration(text: str, option: str) -> timedelta:
+    match = re.fullmatch(r"(\d+)([mhd])", text.strip())
+    if not match:
+        raise click.BadParameter(
+            f"{text!r} is not a duration such as 30m, 24h or 7d", param_hint=option
+        )
+    unit = {"m": "minutes", "h": "hours", "d": "days"}[match.group(2)]
+    return timedelta(**{unit: int(match.group(1))})
+
+
 def _parse_since(text: str | None) -> datetime | None:
     if not text:
         return None
-    match = re.fullmatch(r"(\d+)([mhd])", text.strip())
-    if match:
-        unit = {"m": "minutes", "h": "hours", "d": "days"}[match.group(2)]
-        return datetime.now(UTC) - timedelta(**{unit: int(match.group(1))})
+    if re.fullmatch(r"\d+[mhd]", text.strip()):
+        return datetime.now(UTC) - _duration(text, "--since")
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:

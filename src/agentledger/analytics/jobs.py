@@ -10,6 +10,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from agentledger.analytics.cost import run_cost_job
+from agentledger.analytics.drift import JOB_NAME as DRIFT
+from agentledger.analytics.drift import run_drift_job
 from agentledger.analytics.job_result import JobResult
 from agentledger.storage.store import Store, query_rows
 
@@ -20,7 +22,7 @@ log = logging.getLogger(__name__)
 
 JobFn = Callable[[Store], JobResult]
 
-JOBS: dict[str, JobFn] = {"cost": run_cost_job}
+JOBS: dict[str, JobFn] = {"cost": run_cost_job, DRIFT: run_drift_job}
 
 
 def run_job(store: Store, name: str) -> JobResult:
