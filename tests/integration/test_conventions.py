@@ -35,6 +35,7 @@ T0 = (time.time_ns() // 1_000_000_000 - 3600) * 1_000_000_000  # recent: inside 
 MIGRATIONS = resources.files("agentledger.storage") / "migrations"
 SQL_0001 = (MIGRATIONS / "0001_traces_and_logs.sql").read_text()
 SQL_0006 = (MIGRATIONS / "0006_conventions_and_observations.sql").read_text()
+SQL_0010 = (MIGRATIONS / "0010_cost_budgets_anomalies.sql").read_text()
 SEMCONV_VALUES = {
     value for name, value in vars(semconv).items() if name.isupper() and isinstance(value, str)
 }
@@ -75,7 +76,7 @@ def _keys(sql: str) -> list[str]:
 
 
 def _column_sql() -> dict[str, str]:
-    """The current expression of every derived column: 0006's, else 0001's."""
+    """The current expression of every derived column: the latest migration's that sets it."""
     found = {}
     create = SQL_0001.split("CREATE TABLE IF NOT EXISTS otel_traces", 1)[1].split(") ENGINE")[0]
     for match in re.finditer(
@@ -84,7 +85,7 @@ def _column_sql() -> dict[str, str]:
         flags=re.M | re.S,
     ):
         found[match.group(1)] = match.group(2)
-    for statement in _statements(SQL_0006):
+    for statement in [*_statements(SQL_0006), *_statements(SQL_0010)]:
         altered = re.match(
             r"ALTER TABLE otel_traces (?:MODIFY|ADD) COLUMN (?:IF NOT EXISTS )?(\w+) ", statement
         )

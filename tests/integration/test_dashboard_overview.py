@@ -173,7 +173,11 @@ def _truncate(store: ChdbStore) -> None:
 def seeded(store: ChdbStore) -> ChdbStore:
     _truncate(store)
     store.insert_arrow("otel_traces", _spans())
-    store.command("INSERT INTO cost_rollups VALUES " + ", ".join(_cost_rows()))
+    store.command(
+        "INSERT INTO cost_rollups (Day, TenantId, ServiceName, AgentName, ModelName, Provider,"
+        " Spans, InputTokens, OutputTokens, CachedInputTokens, CostUsd, UnpricedTokens,"
+        " PricePattern, ComputedAt) VALUES " + ", ".join(_cost_rows())
+    )
     store.insert_arrow("decisions", _decisions())
     store.insert_arrow("kpi_events", _kpis())
     return store
