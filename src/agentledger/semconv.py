@@ -132,6 +132,7 @@ FEATURE_OUTPUT_TOKENS: Final = "output_tokens"
 # The otel_traces columns ClickHouse derives from span attributes, and the keys each one reads
 # (first non-empty wins, in this order). The migrations (0001, then 0006) hold the SQL.
 DERIVED_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
+    "AgentVersion": (GEN_AI_AGENT_VERSION,),
     "AgentName": (
         GEN_AI_AGENT_NAME,
         AGENT_NAME,
@@ -228,3 +229,12 @@ ACTION_NAME: Final = "agentledger.action.name"
 ACTION_TARGET: Final = "agentledger.action.target"
 LINEAGE_INPUTS: Final = "agentledger.lineage.inputs"
 LINEAGE_OUTPUTS: Final = "agentledger.lineage.outputs"
+
+# Prompts, as lineage nodes prompt:<name>[@<version>]: ours (no wrapper sets them yet), Langfuse's
+# managed prompts, and OpenInference's prompt template (named by a hash of its text).
+PROMPT_NAME: Final = "agentledger.prompt.name"
+PROMPT_VERSION: Final = "agentledger.prompt.version"
+LANGFUSE_OBSERVATION_PROMPT_NAME: Final = "langfuse.observation.prompt.name"
+LANGFUSE_OBSERVATION_PROMPT_VERSION: Final = "langfuse.observation.prompt.version"
+LLM_PROMPT_TEMPLATE: Final = "llm.prompt_template.template"
+LLM_PROMPT_TEMPLATE_VERSION: Final = "llm.prompt_template.version"
