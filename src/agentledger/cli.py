@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -18,6 +19,7 @@ from typing import Any, TypeVar
 
 import click
 
+from agentledger.analytics.cost import GROUPINGS as COST_GROUPINGS
 from agentledger.config import ConfigError, Settings, mask_url
 from agentledger.storage.store import Store, StoreError
 
@@ -274,22 +276,37 @@ def prices() -> None:
 @click.option("--model-pattern", required=True, help="Regex matched against the model name.")
 @click.option("--input-per-mtok", type=float, required=True, help="USD per million input tokens.")
 @click.option("--output-per-mtok", type=float, required=True, help="USD per million output tokens.")
-@click.option("--cached-input-per-mtok", type=float, help="USD per million cached input tokens.")
+@click.option("--cached-input-per-mtok", type=float, help="USD per million cache-read tokens.")
+@click.option("--cache-write-per-mtok", type=float, help="USD per million cache-write tokens.")
+@click.option("--reasoning-per-mtok", type=float, help="USD per million reasoning tokens.")
+@click.option("--tier-above-input-tokens", type=int, help="Long-context tier: above this input.")
+@click.option("--tier-input-per-mtok", type=float, help="Tier input price.")
+@click.option("--tier-output-per-mtok", type=float, help="Tier output price.")
+@click.option("--tier-cached-input-per-mtok", type=float, help="Tier cache-read price.")
+@click.option("--tier-cache-write-per-mtok", type=float, help="Tier cache-write price.")
+@click.option("--tier-reasoning-per-mtok", type=float, help="Tier reasoning price.")
 @click.option("--provider", default="", help="Only for this provider (default: any).")
 @click.option("--tenant", default="", help="Only for this tenant (default: all).")
 @click.option("--valid-from", type=click.DateTime(["%Y-%m-%d"]), help="First day it applies.")
-def prices_set(valid_from: datetime | None, **fields: Any) -> None:
-    """Add a price version that overrides the shipped defaults."""
-    from agentledger.analytics.prices import Price, set_price
+@click.option("--checked-at", type=click.DateTime(["%Y-%m-%d"]), help="When it was verified.")
+def prices_set(valid_from: datetime | None, checked_at: datetime | None, **fields: Any) -> None:
+    """Add a price version (nothing is overwritten: cost can be restated with --as-of)."""
+    from agentledger.analytics.prices import Price, Tier, set_price
 
+    tier_fields = {k[5:]: v for k, v in fields.items() if k.startswith("tier_") and v is not None}
+    tier = None
+    if tier_fields:
+        missing = {"above_input_tokens", "input_per_mtok", "output_per_mtok"} - set(tier_fields)
+        if missing:
+            names = ", ".join(f"--tier-{name.replace('_', '-')}" for name in sorted(missing))
+            raise click.UsageError(f"a price tier also needs {names}")
+        tier = Tier(**tier_fields)
+    plain = {k: v for k, v in fields.items() if not k.startswith("tier_")}
     price = Price(
-        model_pattern=fields["model_pattern"],
-        input_per_mtok=fields["input_per_mtok"],
-        output_per_mtok=fields["output_per_mtok"],
-        cached_input_per_mtok=fields["cached_input_per_mtok"],
-        provider=fields["provider"],
-        tenant=fields["tenant"],
+        **plain,
+        tier=tier,
         valid_from=valid_from.date() if valid_from else date(1970, 1, 1),
+        checked_at=checked_at.date() if checked_at else None,
     )
     with _store() as store:
         try:
@@ -300,27 +317,289 @@ def prices_set(valid_from: datetime | None, **fields: Any) -> None:
 
 
 @prices.command("list")
+@click.option("--as-of", help="The catalog as it stood then (ISO date/time or 7d).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
-def prices_list(fmt: str) -> None:
+def prices_list(as_of: str | None, fmt: str) -> None:
     """Show the catalog, user overrides first."""
     from agentledger.analytics.prices import list_prices
 
     with _store() as store:
-        _print_rows(list_prices(store), fmt)
+        _print_rows(list_prices(store, _parse_since(as_of, "--as-of")), fmt)
 
 
 @cli.command()
-@click.option(
-    "--by", type=click.Choice(["model", "agent", "tenant", "day", "service"]), default="model"
-)
+@click.option("--by", type=click.Choice(COST_GROUPINGS), default="model", show_default=True)
 @click.option("--since", help="ISO date/time, or relative: 30m, 24h, 7d (default: everything).")
+@click.option("--until", help="End of the period (default: now).")
+@click.option("--as-of", help="Restate with the price catalog as it stood then.")
+@click.option("--tenant", help="Only this tenant.")
+@click.option("--limit", type=int, help="At most this many rows (costliest first).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
-def cost(by: str, since: str | None, fmt: str) -> None:
-    """Token cost totals from the cost rollups."""
+def cost(by: str, tenant: str | None, limit: int | None, fmt: str, **times: str | None) -> None:
+    """Token cost per model, agent, version, tenant, day, service, provider, decision or trace."""
     from agentledger.analytics.cost import cost_totals
+    from agentledger.analytics.prices import price_version
+
+    as_of = _parse_since(times["as_of"], "--as-of")
+    with _store() as store:
+        rows = cost_totals(
+            store,
+            by,  # type: ignore[arg-type]  # click checked it against COST_GROUPINGS
+            _parse_since(times["since"]),
+            as_of=as_of,
+            until=_parse_since(times["until"], "--until"),
+            tenant=tenant,
+            limit=limit,
+        )
+        version = price_version(store, as_of)
+    if fmt == "table":
+        click.echo(f"priced with catalog {version}", err=True)
+    _print_rows(rows, fmt)
+
+
+@cli.group()
+def budgets() -> None:
+    """Spend budgets per tenant and agent; the budgets job alerts when a forecast crosses one."""
+
+
+_BUDGET_SCOPE = [
+    click.option("--tenant", default="", help="Tenant (default: every tenant together)."),
+    click.option("--agent", default="", help="Agent (default: every agent together)."),
+    click.option("--period", type=click.Choice(["day", "month"]), default="month"),
+]
+
+
+def _budget_scope(func: F) -> F:
+    for option in reversed(_BUDGET_SCOPE):
+        func = option(func)
+    return func
+
+
+@budgets.command("set")
+@_budget_scope
+@click.option("--usd", type=float, required=True, help="Budget for the period, in USD.")
+def budgets_set(tenant: str, agent: str, period: str, usd: float) -> None:
+    """Set (or replace) a budget."""
+    from agentledger.analytics.budgets import set_budget
 
     with _store() as store:
-        _print_rows(cost_totals(store, by, _parse_since(since)), fmt)  # type: ignore[arg-type]
+        try:
+            set_budget(store, tenant, agent, period, usd)  # type: ignore[arg-type]
+        except ValueError as exc:
+            raise click.BadParameter(str(exc)) from None
+    click.echo(f"budget {tenant or '*'}/{agent or '*'}/{period}: ${usd:,.2f}")
+
+
+@budgets.command("remove")
+@_budget_scope
+def budgets_remove(tenant: str, agent: str, period: str) -> None:
+    """Remove a budget."""
+    from agentledger.analytics.budgets import remove_budget
+
+    with _store() as store:
+        remove_budget(store, tenant, agent, period)  # type: ignore[arg-type]
+    click.echo(f"budget {tenant or '*'}/{agent or '*'}/{period} removed")
+
+
+@budgets.command("list")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+def budgets_list(fmt: str) -> None:
+    """Budgets with this period's spend and forecast."""
+    from agentledger.analytics.budgets import budget_status
+
+    with _store() as store:
+        rows = [dataclasses.asdict(status) for status in budget_status(store)]
+    _print_rows(rows, fmt)
+
+
+@cli.group()
+def kpi() -> None:
+    """Business KPIs attributed to agents, versions, models and decisions."""
+
+
+_KPI_BY = click.option(
+    "--by", type=click.Choice(["agent", "agent_version", "model", "decision_type"]),
+    default="agent", show_default=True,
+)  # fmt: skip
+
+
+@kpi.command("outcomes")
+@click.argument("name")
+@_KPI_BY
+@click.option("--since", help="ISO date/time or 30m/24h/7d.")
+@click.option("--tenant", help="Only this tenant.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+def kpi_outcomes(name: str, by: str, since: str | None, tenant: str | None, fmt: str) -> None:
+    """Events, total and mean of KPI NAME per group."""
+    from agentledger.analytics.kpi_attribution import kpi_outcomes as outcomes
+
+    with _store() as store:
+        rows = outcomes(store, name, by, _parse_since(since), tenant=tenant)  # type: ignore[arg-type]
+    _print_rows(rows, fmt)
+
+
+@kpi.command("cost")
+@click.argument("name")
+@_KPI_BY
+@click.option("--since", help="ISO date/time or 30m/24h/7d.")
+@click.option("--tenant", help="Only this tenant.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+def kpi_cost(name: str, by: str, since: str | None, tenant: str | None, fmt: str) -> None:
+    """Cost per unit of KPI NAME (e.g. dollars per resolved ticket) per group."""
+    from agentledger.analytics.kpi_attribution import cost_per_kpi
+
+    with _store() as store:
+        rows = cost_per_kpi(store, name, _parse_since(since), by=by, tenant=tenant)  # type: ignore[arg-type]
+    _print_rows(rows, fmt)
+
+
+@kpi.command("compare")
+@click.argument("name")
+@click.option("--agent", required=True, help="The agent whose versions to compare.")
+@click.option("--a", "version_a", required=True, help="Baseline version.")
+@click.option("--b", "version_b", required=True, help="Candidate version.")
+@click.option("--since", help="ISO date/time or 30m/24h/7d.")
+@click.option("--tenant", help="Only this tenant.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+def kpi_compare(
+    name: str, agent: str, version_a: str, version_b: str, since: str | None,
+    tenant: str | None, fmt: str,
+) -> None:  # fmt: skip
+    """Did version B move KPI NAME? The right test, effect size and confidence interval."""
+    from agentledger.analytics.kpi_attribution import compare_versions
+
+    with _store() as store:
+        try:
+            result = compare_versions(
+                store, name, agent, version_a, version_b, _parse_since(since), tenant=tenant
+            )
+        except ValueError as exc:
+            raise click.BadParameter(str(exc)) from None
+    click.echo(
+        json.dumps(result.as_dict(), default=str, indent=2) if fmt == "json" else result.summary()
+    )
+
+
+@cli.command()
+@click.option("--tenant", help="Only this tenant.")
+@click.option("--kind", type=click.Choice(["agent", "model", "budget"]), help="Only this kind.")
+@click.option("--limit", type=int, default=200, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+def anomalies(tenant: str | None, kind: str | None, limit: int, fmt: str) -> None:
+    """Open anomalies (latency, errors, tokens, cost per agent and model) and budget alerts."""
+    from agentledger.analytics.anomalies import open_anomalies
+
+    with _store() as store:
+        _print_rows(open_anomalies(store, tenant, kind, limit), fmt)
+
+
+@cli.group()
+def lineage() -> None:
+    """End-to-end lineage: sources, model calls, decisions, actions and KPI outcomes."""
+
+
+def _walk_options(func: F) -> F:
+    for option in reversed(
+        [
+            click.option("--tenant", help="Only this tenant (needed when a node is in several)."),
+            click.option("--since", help="Only edges since (ISO date/time or 30m/24h/7d)."),
+            click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table"),
+        ]
+    ):
+        func = option(func)
+    return func
+
+
+def _print_graph(graph: Any, fmt: str) -> None:
+    from agentledger.analytics.lineage_export import graph_dict
+
+    if fmt == "json":
+        click.echo(json.dumps(graph_dict(graph), default=str, indent=2))
+        return
+    _print_rows([{"src": e.src, "relation": e.relation, "dst": e.dst} for e in graph.edges], fmt)
+    if graph.truncated:
+        click.echo("(truncated: raise --max-nodes to see more)", err=True)
+
+
+@lineage.command("upstream")
+@click.argument("node")
+@click.option("--depth", type=int, default=10, show_default=True)
+@click.option("--max-nodes", type=int, default=5000, show_default=True)
+@_walk_options
+def lineage_upstream(node: str, since: str | None, fmt: str, **limits: Any) -> None:
+    """Everything NODE (e.g. decision:ID) depended on."""
+    from agentledger.analytics.lineage import upstream
+
+    with _store() as store:
+        graph = _lineage_call(upstream, store, node, since=_parse_since(since), **limits)
+    _print_graph(graph, fmt)
+
+
+@lineage.command("downstream")
+@click.argument("node")
+@click.option("--depth", type=int, default=10, show_default=True)
+@click.option("--max-nodes", type=int, default=5000, show_default=True)
+@_walk_options
+def lineage_downstream(node: str, since: str | None, fmt: str, **limits: Any) -> None:
+    """Everything NODE (e.g. document:faq@v3) reached: decisions, actions, KPI outcomes."""
+    from agentledger.analytics.lineage import downstream
+
+    with _store() as store:
+        graph = _lineage_call(downstream, store, node, since=_parse_since(since), **limits)
+    _print_graph(graph, fmt)
+
+
+@lineage.command("path")
+@click.argument("src")
+@click.argument("dst")
+@click.option("--max-depth", type=int, default=20, show_default=True)
+@_walk_options
+def lineage_path(src: str, dst: str, since: str | None, fmt: str, **limits: Any) -> None:
+    """One shortest chain of edges from SRC to DST (e.g. a dataset to a KPI)."""
+    from agentledger.analytics.lineage import path
+
+    with _store() as store:
+        edges = _lineage_call(path, store, src, dst, since=_parse_since(since), **limits)
+    if not edges:
+        raise click.ClickException(f"no lineage path from {src} to {dst}")
+    rows = [{"src": e.src, "relation": e.relation, "dst": e.dst, "time": e.time} for e in edges]
+    _print_rows(rows, "json" if fmt == "json" else "table")
+
+
+@lineage.command("export")
+@click.option("--decision", help="The graph around this decision id.")
+@click.option("--trace", help="The graph of this trace id.")
+@click.option("--node", help="The graph around this node (e.g. document:faq@v3).")
+@click.option("--since", help="Only edges since (ISO date/time or 30m/24h/7d).")
+@click.option("--tenant", help="Only this tenant.")
+@click.option("--depth", type=int, default=10, show_default=True)
+@click.option(
+    "--format", "fmt", required=True,
+    type=click.Choice(["json", "openlineage", "graphml", "csv", "parquet", "html"]),
+)  # fmt: skip
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="File to write.")
+def lineage_export(
+    decision: str | None, trace: str | None, node: str | None, since: str | None,
+    tenant: str | None, depth: int, fmt: str, out: Path,
+) -> None:  # fmt: skip
+    """Export a lineage graph: OpenLineage RunEvents, GraphML, CSV, Parquet, JSON or HTML."""
+    from agentledger.analytics.lineage import graph_for
+    from agentledger.analytics.lineage_export import export_lineage
+
+    with _store() as store:
+        graph = _lineage_call(
+            graph_for, store, decision_id=decision, trace_id=trace, node=node, tenant=tenant,
+            since=_parse_since(since), depth=depth,
+        )  # fmt: skip
+    for written in export_lineage(graph, fmt, out):
+        click.echo(f"wrote {written}")
+
+
+def _lineage_call(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    try:
+        return function(*args, **kwargs)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 @cli.group()
@@ -577,16 +856,16 @@ def _duration(text: str, option: str) -> timedelta:
     return timedelta(**{unit: int(match.group(1))})
 
 
-def _parse_since(text: str | None) -> datetime | None:
+def _parse_since(text: str | None, option: str = "--since") -> datetime | None:
     if not text:
         return None
     if re.fullmatch(r"\d+[mhd]", text.strip()):
-        return datetime.now(UTC) - _duration(text, "--since")
+        return datetime.now(UTC) - _duration(text, option)
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise click.BadParameter(
-            f"{text!r} is not an ISO date/time or 30m/24h/7d", param_hint="--since"
+            f"{text!r} is not an ISO date/time or 30m/24h/7d", param_hint=option
         ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 

@@ -8,11 +8,13 @@ import json
 import re
 import subprocess
 import sys
+import time
 from collections import defaultdict
 from typing import Any
 
 import pytest
 
+from agentledger.analytics import lineage
 from agentledger.demo.catalog import AGENT_VERSIONS, BASELINE, DRIFTED
 
 from ..conftest import Server
@@ -167,3 +169,61 @@ def test_cost_covers_every_demo_model(server: Server, demo_run: int) -> None:
     for model in MODELS:
         assert rows[model]["cost_usd"] > 0, rows[model]
     assert all(row["unpriced_tokens"] == 0 for row in rows.values())
+
+
+def _cli_json(server: Server, *args: str) -> Any:
+    done = server.cli(*args, "--format", "json")
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_the_analytics_commands_explain_the_demo(
+    server: Server, demo_run: int, tmp_path: Any
+) -> None:
+    ran = server.cli("jobs", "run", "all")
+    assert ran.returncode == 0, ran.stderr
+    assert {line.split(":")[0] for line in ran.stdout.splitlines()} >= {
+        "cost", "budgets", "anomalies", "drift", "lineage",
+    }  # fmt: skip
+    status = {row["job"]: row for row in _cli_json(server, "jobs", "status")}
+    assert all(row["last_status"] == "ok" for row in status.values()), status
+
+    by_version = _cli_json(server, "cost", "--by", "agent_version", "--tenant", TENANT)
+    assert {row["agent_version"] for row in by_version} == {v.name for v in AGENT_VERSIONS}
+    assert all(row["cost_usd"] > 0 for row in by_version)
+    per_decision = _cli_json(server, "cost", "--by", "decision", "--limit", "5")
+    assert len(per_decision) == 5 and per_decision[0]["cost_usd"] >= per_decision[-1]["cost_usd"]
+
+    outcomes = _cli_json(server, "kpi", "outcomes", "ticket_resolved", "--by", "agent_version")
+    assert sum(row["events"] for row in outcomes) == demo_run
+    per_unit = _cli_json(server, "kpi", "cost", "ticket_resolved", "--by", "agent_version")
+    assert all(row["cost_per_unit"] > 0 for row in per_unit if row.get("cost_per_unit"))
+    compared = server.cli(
+        "kpi", "compare", "ticket_resolved", "--agent", "support", "--a", "v1", "--b", "v2"
+    )
+    assert compared.returncode == 0 and "v2" in compared.stdout, compared.stderr
+
+    assert server.cli("budgets", "set", "--tenant", TENANT, "--usd", "0.0001").returncode == 0
+    budgets = _cli_json(server, "budgets", "list")
+    assert budgets[0]["state"] == "over" and budgets[0]["spent_usd"] > 0.0001
+    assert server.cli("jobs", "run", "budgets").returncode == 0
+    alerts = _cli_json(server, "anomalies", "--kind", "budget", "--tenant", TENANT)
+    assert alerts and alerts[0]["Kind"] == "budget"
+
+    time.sleep(lineage.DEFAULT_SETTLE.total_seconds())  # the job leaves the newest rows settle
+    assert server.cli("jobs", "run", "lineage").returncode == 0
+    decision = _rows(server, "SELECT DecisionId FROM decisions WHERE TenantId = {t:String}")[0]
+    upstream = _cli_json(server, "lineage", "upstream", f"decision:{decision['DecisionId']}")
+    assert any(node["id"].startswith("document:") for node in upstream["nodes"])
+    out = tmp_path / "events.json"
+    exported = server.cli("lineage", "export", "--decision", decision["DecisionId"],
+                          "--format", "openlineage", "--out", str(out))  # fmt: skip
+    assert exported.returncode == 0, exported.stderr
+    assert out.read_text().strip()
+    missing = server.cli("lineage", "upstream", "decision:does-not-exist")
+    assert missing.returncode != 0 and "Traceback" not in missing.stderr
+
+    tiered = server.cli("prices", "set", "--model-pattern", "^tiered-model$",
+                        "--input-per-mtok", "1", "--output-per-mtok", "2",
+                        "--tier-above-input-tokens", "200000")  # fmt: skip
+    assert tiered.returncode == 2 and "--tier-input-per-mtok" in tiered.stderr

@@ -479,8 +479,10 @@ def _message(key: str, value: str) -> bytes:
     from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
     request = ExportTraceServiceRequest()
-    span = request.resource_spans.add().scope_spans.add().spans.add(
-        trace_id=bytes(range(1, 17)), span_id=bytes(range(1, 9)), name="s"
+    span = (
+        request.resource_spans.add()
+        .scope_spans.add()
+        .spans.add(trace_id=bytes(range(1, 17)), span_id=bytes(range(1, 9)), name="s")
     )
     span.attributes.append(KeyValue(key=key, value=AnyValue(string_value=value)))
     data: bytes = request.SerializeToString()

@@ -9,10 +9,14 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from agentledger.analytics.anomalies import run_anomaly_job
+from agentledger.analytics.budgets import run_budget_job
 from agentledger.analytics.cost import run_cost_job
 from agentledger.analytics.drift import JOB_NAME as DRIFT
 from agentledger.analytics.drift import run_drift_job
 from agentledger.analytics.job_result import JobResult
+from agentledger.analytics.lineage import JOB as LINEAGE
+from agentledger.analytics.lineage import run_lineage_job
 from agentledger.storage.store import Store, query_rows
 
 __all__ = ["JOBS", "JobResult", "Scheduler", "job_status", "run_job", "watermark"]
@@ -22,7 +26,14 @@ log = logging.getLogger(__name__)
 
 JobFn = Callable[[Store], JobResult]
 
-JOBS: dict[str, JobFn] = {"cost": run_cost_job, DRIFT: run_drift_job}
+# In order: budgets read the cost rollups the cost job has just brought up to date.
+JOBS: dict[str, JobFn] = {
+    "cost": run_cost_job,
+    "budgets": run_budget_job,
+    "anomalies": run_anomaly_job,
+    DRIFT: run_drift_job,
+    LINEAGE: run_lineage_job,
+}
 
 
 def run_job(store: Store, name: str) -> JobResult:
