@@ -25,6 +25,7 @@ __all__ = [
     "agent_latency",
     "cost_by_model",
     "describe_error",
+    "filter_values",
     "kpi_totals",
     "latest_decisions",
     "otlp_endpoint",
@@ -80,6 +81,11 @@ def describe_error(src: Source, exc: Exception) -> str:
 @st.cache_resource(show_spinner=False)
 def _store(src: Source) -> HttpStore:
     return HttpStore(src.url, src.database)
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+def filter_values(src: Source, tenant: str) -> dict[str, list[str]]:
+    return queries.filter_values(_store(src), tenant)
 
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)

@@ -17,10 +17,12 @@ from agentledger.storage.store import Params, Store
 __all__ = [
     "agent_latency",
     "cost_by_model",
+    "filter_values",
     "kpi_totals",
     "latest_decisions",
     "span_totals",
     "throughput",
+    "utc_text",
 ]
 
 _IN_WINDOW = "Timestamp >= {start:DateTime64(3, 'UTC')} AND Timestamp < {end:DateTime64(3, 'UTC')}"
@@ -133,11 +135,26 @@ def kpi_totals(store: Store, start: datetime, end: datetime) -> pd.DataFrame:
     return _frame(store, sql, _window(start, end))
 
 
+def filter_values(store: Store, tenant: str = "") -> dict[str, list[str]]:
+    """The tenants, services and agents seen in the last 7 days (of ``tenant`` when given), for
+    the filter menus. Only the sorting key's leading columns are read, so this stays cheap."""
+    sql = """
+        SELECT groupUniqArray(1000)(TenantId) AS tenants,
+               groupUniqArrayIf(1000)(ServiceName, ServiceName != '') AS services,
+               groupUniqArrayIf(1000)(AgentName, AgentName != '') AS agents
+        FROM otel_traces
+        WHERE Timestamp >= now() - INTERVAL 7 DAY
+          AND ({tenant:String} = '' OR TenantId = {tenant:String})
+    """
+    row = store.query_arrow(sql, {"tenant": tenant}).to_pylist()[0]
+    return {name: sorted(row[name]) for name in ("tenants", "services", "agents")}
+
+
 def _window(start: datetime, end: datetime) -> dict[str, str]:
-    return {"start": _utc_text(start), "end": _utc_text(end)}
+    return {"start": utc_text(start), "end": utc_text(end)}
 
 
-def _utc_text(moment: datetime) -> str:
+def utc_text(moment: datetime) -> str:
     """``moment`` as the UTC text a ``DateTime64(3, 'UTC')`` parameter parses; naive means UTC."""
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC)
