@@ -215,6 +215,9 @@ def test_the_analytics_commands_explain_the_demo(
     decision = _rows(server, "SELECT DecisionId FROM decisions WHERE TenantId = {t:String}")[0]
     upstream = _cli_json(server, "lineage", "upstream", f"decision:{decision['DecisionId']}")
     assert any(node["id"].startswith("document:") for node in upstream["nodes"])
+    # Every ticket ends with an e-mail to the customer, an action taken after the decision.
+    downstream = _cli_json(server, "lineage", "downstream", f"decision:{decision['DecisionId']}")
+    assert any(node["id"].startswith("action:send_email:") for node in downstream["nodes"])
     out = tmp_path / "events.json"
     exported = server.cli("lineage", "export", "--decision", decision["DecisionId"],
                           "--format", "openlineage", "--out", str(out))  # fmt: skip

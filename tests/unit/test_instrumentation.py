@@ -387,7 +387,8 @@ def test_retrieval_action_and_default_decision_inputs(exported: Exported) -> Non
     act = spans["action refund"].attributes
     assert act[semconv.ACTION_NAME] == "refund" and act[semconv.ACTION_TARGET] == "order-1"
     assert act[semconv.LINEAGE_OUTPUTS] == ("action:refund:order-1",)
-    assert list(act[semconv.LINEAGE_INPUTS]) == expected
+    # The action cites the decision taken before it, so lineage runs decision -> action.
+    assert list(act[semconv.LINEAGE_INPUTS]) == [*expected, f"decision:{decision_id}"]
 
 
 def test_lineage_is_per_trace_and_bounded(exported: Exported) -> None:

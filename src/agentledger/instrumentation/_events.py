@@ -19,7 +19,7 @@ from opentelemetry._logs import SeverityNumber
 
 from agentledger import semconv
 from agentledger.instrumentation._setup import STATE
-from agentledger.instrumentation._spans import current_agent, lineage_inputs
+from agentledger.instrumentation._spans import current_agent, lineage_inputs, note_lineage
 
 __all__ = ["record_decision", "record_kpi", "record_observation"]
 
@@ -80,6 +80,7 @@ def record_decision(
             attributes[semconv.GEN_AI_AGENT_VERSION] = enclosing[1]
     trace.get_current_span().set_attribute(semconv.DECISION_ID, decision_id)
     _emit(semconv.EVENT_DECISION, attributes)
+    note_lineage(f"decision:{decision_id}")
     return decision_id
 
 

@@ -38,6 +38,7 @@ __all__ = [
     "current_agent",
     "lineage_inputs",
     "llm_call",
+    "note_lineage",
     "retrieval",
     "tool",
 ]
@@ -73,13 +74,26 @@ def current_agent() -> tuple[str, str | None] | None:
 
 
 def lineage_inputs() -> list[str]:
-    """Typed ids of the documents, tool results and model calls seen so far in this trace."""
+    """Typed ids of the documents, tool results, model calls and decisions seen so far in this
+    trace."""
+    lineage = _current_lineage()
+    return lineage.snapshot() if lineage is not None else []
+
+
+def note_lineage(lineage_id: str) -> None:
+    """Add ``lineage_id`` to what this trace has seen, so later decisions and actions cite it."""
+    lineage = _current_lineage()
+    if lineage is not None:
+        lineage.ids.append(lineage_id)
+
+
+def _current_lineage() -> _Lineage | None:
     lineage = otel_context.get_value(_LINEAGE_KEY)
     if not isinstance(lineage, _Lineage):
-        return []
+        return None
     if lineage.trace_id != trace.get_current_span().get_span_context().trace_id:
-        return []
-    return lineage.snapshot()
+        return None
+    return lineage
 
 
 def _open(
