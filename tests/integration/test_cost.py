@@ -295,6 +295,9 @@ def test_cost_per_agent_version_trace_and_decision(store: ChdbStore) -> None:
     assert _one(versions, agent="router", agent_version="")["cost_usd"] == pytest.approx(1.0)
     traces = cost_totals(store, "trace", tenant="split")
     assert _one(traces, trace=alone)["cost_usd"] == pytest.approx(2.0)
+    spans = cost_totals(store, "span", tenant="split")
+    assert sum(row["cost_usd"] for row in spans if row["trace"] == alone) == pytest.approx(2.0)
+    assert all(len(str(row["span"])) == 16 for row in spans)
     by_decision = cost_totals(store, "decision", tenant="split")
     # the shared trace's $2 splits over its two decisions; the rest has no decision
     assert _one(by_decision, decision="d-1")["cost_usd"] == pytest.approx(1.0)

@@ -50,6 +50,7 @@ Grouping = Literal[
     "provider",
     "decision",
     "trace",
+    "span",
 ]
 GROUPINGS: Final[tuple[Grouping, ...]] = get_args(Grouping)
 
@@ -63,6 +64,7 @@ _KEYS: Final[dict[Grouping, tuple[str, ...]]] = {
     "service": ("ServiceName",),
     "provider": ("Provider",),
     "trace": ("TraceId",),
+    "span": ("TraceId", "SpanId"),
     "decision": ("DecisionId",),
 }
 _OUTPUT_NAMES: Final = {
@@ -74,9 +76,10 @@ _OUTPUT_NAMES: Final = {
     "ServiceName": "service",
     "Provider": "provider",
     "TraceId": "trace",
+    "SpanId": "span",
     "DecisionId": "decision",
 }
-_FROM_SPANS_ONLY: Final = ("trace", "decision")
+_FROM_SPANS_ONLY: Final = ("trace", "span", "decision")
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
 # Deprecated gen_ai.system values and other conventions' provider names -> OTel GenAI names.
@@ -115,6 +118,7 @@ USAGE_KEYS: Final[dict[str, str]] = {
     "ModelName": _MODEL,
     "Provider": _normalized_provider("GenAiProvider"),
     "TraceId": "TraceId",
+    "SpanId": "SpanId",
     "DecisionId": "DecisionId",
 }
 
@@ -302,7 +306,7 @@ def cost_totals(
 
     Without ``as_of``, model/agent/agent_version/tenant/day/service/provider totals come from the
     rollups (whole UTC days from ``since``'s day, priced by the last cost job run). With
-    ``as_of``, and always for ``trace`` and ``decision``, the spans in ``[since, until)`` are
+    ``as_of``, and always for ``trace``, ``span`` and ``decision``, the spans in ``[since, until)`` are
     priced now with the catalog as it stood at ``as_of``: a restatement. A decision's cost is its
     trace's cost, shared equally by the decisions recorded in that trace; decision ``''``
     collects the spans of traces without a decision.
