@@ -134,7 +134,11 @@ def test_values_nested_deeper_than_the_sql_go_to_the_reference_decoder(tables: C
     plain.append(_request([], [_span([], 1, 0)]))
     deep = _request([], [_span([("nested", nested)], 1, 0)])
     repeated = _request([("r", repeated_key)], [_span([], 1, 0)])
-    assert _compare(tables, [plain[0], deep, plain[1], repeated]) == [1, 3]
+    flat_map = AnyValue(kvlist_value=KeyValueList(values=[KeyValue(key="k", value=inner)]))
+    in_link = _span([], 1, 0)
+    in_link.links[0].attributes.add(key="m", value=flat_map)
+    mapped = _request([], [_span([], 1, 0), in_link])
+    assert _compare(tables, [plain[0], deep, plain[1], repeated, mapped]) == [1, 3, 4]
 
 
 def test_a_replayed_segment_is_stored_once(tables: ChdbStore, tmp_path: Path) -> None:
