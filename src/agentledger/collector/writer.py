@@ -29,7 +29,7 @@ _MAX_BACKOFF_SECONDS = 5.0
 
 
 class Writer:
-    """Background thread: every ``interval`` seconds, rotate the spool and store what is ready."""
+    """Background thread: rotate the spool and store what is ready, every ``interval`` seconds."""
 
     def __init__(
         self,
@@ -113,12 +113,15 @@ class Writer:
         return stored
 
     def _loop(self) -> None:
+        """Store every ``interval`` seconds, or back to back while a drain takes longer than
+        that: a writer that falls behind under load must not also sleep between inserts."""
         backoff = self._interval
         while not self._stop.wait(backoff):
+            started = time.monotonic()
             self._spool.rotate()
             try:
                 self.drain()
-                backoff = self._interval
+                backoff = max(0.0, self._interval - (time.monotonic() - started))
             except StoreError as exc:
                 self.healthy = False
                 backoff = min(max(backoff * 2, 0.5), _MAX_BACKOFF_SECONDS)
