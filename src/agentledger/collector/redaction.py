@@ -203,6 +203,17 @@ _BUILTINS: dict[str, tuple[str, _Check | None]] = {
 }
 
 BUILTIN_RULES = tuple(_BUILTINS)
+
+# What every match of a rule contains, as a short RE2 pattern: a message without any of them
+# needs no closer look. A plain alternation scans about twice as fast as the rules' prefilters,
+# and almost all messages stop here. Rules without such a literal (numbers, addresses) have none.
+_ANCHORS: dict[str, str] = {
+    "private_key": "-----BEGIN",
+    "jwt": "eyJ",
+    "bearer_token": "(?i:bearer)",
+    "api_key": "sk-|A(?:KIA|SIA)|gh[pousr]_|github_pat_|xox[abposr]-|(?i:api[_-]?key)",
+    "email": "@",
+}
 SECRET_RULES = ("bearer_token", "api_key", "jwt", "private_key")
 
 _LOOKBEHIND = re.compile(r"\(\?<!(\[[^\]]*\])\)")
@@ -232,6 +243,14 @@ def _raw_prefilter(config: RedactionConfig, enabled: set[str]) -> str | None:
     parts += config.custom.values()
     parts += [f"(?is){_glob_regex(glob)}" for glob in config.deny_keys]
     return "|".join(f"(?:{part})" for part in parts)
+
+
+def _raw_anchor(config: RedactionConfig, enabled: set[str]) -> str | None:
+    """The alternation of the enabled rules' anchors, or None when a rule, a custom pattern or
+    a denied key has none."""
+    if config.custom or config.deny_keys or not enabled <= _ANCHORS.keys():
+        return None
+    return "|".join(_ANCHORS[name] for name in _BUILTINS if name in enabled)
 
 
 _GLOB_TOKEN = re.compile(r"\[[^\]]*\]|.", re.DOTALL)
@@ -439,6 +458,7 @@ class Redactor:
         prefilters += self.config.custom.values()
         self._prefilter = "|".join(f"(?:{pattern})" for pattern in prefilters)
         self._raw_prefilter = _raw_prefilter(self.config, enabled)
+        self._raw_anchor = _raw_anchor(self.config, enabled)
         self._key = _key_bytes(self.config.hash_key) if self.config.mode == "hash" else None
         self._lock = threading.Lock()
         self._counts: Counter[str] = Counter()
@@ -462,8 +482,10 @@ class Redactor:
             return True
         if not self._raw_prefilter:
             return False
-        found = pc.match_substring_regex(pa.array([message], pa.binary()), self._raw_prefilter)
-        return bool(found[0].as_py())
+        data = pa.array([message], pa.binary())
+        if self._raw_anchor and not pc.match_substring_regex(data, self._raw_anchor)[0].as_py():
+            return False
+        return bool(pc.match_substring_regex(data, self._raw_prefilter)[0].as_py())
 
     def redact_text(self, value: str) -> tuple[str, Counter[str]]:
         """The redacted text and the number of matches per rule; does not touch ``counts``."""

@@ -15,6 +15,7 @@ from agentledger.collector.columns import ATTR_MAP, NS, RejectLog, attributes, h
 __all__ = ["SPAN_KINDS", "STATUS_CODES", "spans_to_arrow", "valid_span_count"]
 
 _MAX_NANOS = (1 << 63) - 1  # DateTime64(9) and Arrow timestamps are signed 64-bit
+_ZERO_TRACE_ID, _ZERO_SPAN_ID = bytes(16), bytes(8)
 
 # pdata's String() names for the proto enums, as the exporter stores them.
 SPAN_KINDS = ("Unspecified", "Internal", "Server", "Client", "Producer", "Consumer")
@@ -68,14 +69,32 @@ def spans_to_arrow(request: Any, tenant: str) -> tuple[pa.Table, RejectLog]:
 
 
 def valid_span_count(request: Any) -> int | None:
-    """The number of spans in an ``ExportTraceServiceRequest`` if all are valid, else None."""
+    """The number of spans in an ``ExportTraceServiceRequest`` if all are valid, else None.
+
+    The receiver asks this of every request, so it tests what :func:`_invalid` explains in one
+    expression per span (about 4x faster), and leaves the reasons to the decoder.
+    """
     count = 0
     for resource_spans in request.resource_spans:
         for scope_spans in resource_spans.scope_spans:
-            for span in scope_spans.spans:
-                if _invalid(span):
+            spans = scope_spans.spans
+            for span in spans:
+                trace_id, span_id = span.trace_id, span.span_id
+                start, end = span.start_time_unix_nano, span.end_time_unix_nano
+                if not (
+                    len(trace_id) == 16
+                    and trace_id != _ZERO_TRACE_ID
+                    and len(span_id) == 8
+                    and span_id != _ZERO_SPAN_ID
+                    and len(span.parent_span_id) in (0, 8)
+                    and 0 < start <= _MAX_NANOS
+                    and (end == 0 or start <= end <= _MAX_NANOS)
+                    and (
+                        not span.events or all(e.time_unix_nano <= _MAX_NANOS for e in span.events)
+                    )
+                ):
                     return None
-            count += len(scope_spans.spans)
+            count += len(spans)
     return count
 
 
