@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import click
 
 from agentledger.analytics.cost import GROUPINGS as COST_GROUPINGS
-from agentledger.config import ConfigError, Settings, mask_url
+from agentledger.config import CONFIG_ENV, ConfigError, Settings, mask_url
 from agentledger.storage.store import Store, StoreError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -28,8 +28,16 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 @click.group()
 @click.version_option(package_name="agentledger")
-def cli() -> None:
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help=f"Settings file (default: ${CONFIG_ENV}, else ./agentledger.toml if present).",
+)
+def cli(config_file: Path | None) -> None:
     """AgentLedger: traces, decision audit trails, cost and lineage for AI agents."""
+    if config_file is not None:
+        os.environ[CONFIG_ENV] = str(config_file)  # also read by the processes `up` starts
 
 
 def _serve_options(func: F) -> F:
@@ -248,23 +256,152 @@ def _store(data_dir: Path | None = None) -> Iterator[Store]:
 
 
 @cli.group()
+def config() -> None:
+    """The effective configuration (agentledger.toml, then AGENTLEDGER_* variables, then flags)."""
+
+
+@config.command("show")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+def config_show(fmt: str) -> None:
+    """Every option, its effective value (secrets masked) and where it came from."""
+    from agentledger.config import config_file_path, effective_config
+
+    try:
+        rows = effective_config()
+        source = config_file_path()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    if fmt == "table":
+        click.echo(f"settings file: {source or '(none)'}", err=True)
+    _print_rows(rows, fmt)
+
+
+@cli.group()
 def db() -> None:
-    """Schema management."""
+    """Schema management, retention, backup and restore."""
 
 
 @db.command("migrate")
 @click.option("--data-dir", type=click.Path(path_type=Path), help="Embedded store directory.")
-def db_migrate(data_dir: Path | None) -> None:
-    """Apply pending schema migrations (idempotent)."""
+@click.option("--cluster", help="Create replicated tables ON CLUSTER this name (default: none).")
+@click.option("--print", "print_only", is_flag=True, help="Print the DDL instead of running it.")
+def db_migrate(data_dir: Path | None, cluster: str | None, print_only: bool) -> None:
+    """Apply pending schema migrations (idempotent, forward-only)."""
     from agentledger.analytics.prices import seed_default_prices
-    from agentledger.storage.migrate import migrate
+    from agentledger.storage.migrate import migrate_settings, migration_script
+
+    settings = _settings(data_dir=data_dir, cluster=cluster)
+    if print_only:
+        script = migration_script(
+            settings.ttl_days, settings.audit_ttl_days, cluster=settings.cluster,
+            database=settings.database, retention=settings.retention_days(),
+        )  # fmt: skip
+        click.echo(script)
+        return
+    _create_database(settings)
+    with _store(data_dir) as store:
+        try:
+            applied = migrate_settings(store, settings)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
+        seed_default_prices(store)
+    names = ", ".join(m.label for m in applied) or "nothing (up to date)"
+    click.echo(f"applied: {names}")
+
+
+def _create_database(settings: Settings) -> None:
+    """A new ClickHouse server has no ``agentledger`` database, and clients cannot connect to a
+    database that does not exist: create it through ``default`` first. Best effort: an endpoint
+    that serves only its own database refuses ``default``, and any real connection problem is
+    reported by the connection that follows."""
+    if not settings.clickhouse_url:
+        return  # the embedded store creates its database itself
+    from agentledger.storage.http_store import HttpStore
+
+    on_cluster = f" ON CLUSTER {settings.cluster}" if settings.cluster else ""
+    try:
+        bootstrap = HttpStore(settings.clickhouse_url, "default")
+    except StoreError:
+        return
+    try:
+        bootstrap.command(f"CREATE DATABASE IF NOT EXISTS {settings.database}{on_cluster}")
+    except StoreError:
+        pass
+    finally:
+        bootstrap.close()
+
+
+@db.command("status")
+@click.option("--data-dir", type=click.Path(path_type=Path), help="Embedded store directory.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+def db_status(data_dir: Path | None, fmt: str) -> None:
+    """Applied and pending migrations; exit 1 if any is pending or was edited after applying."""
+    from agentledger.storage.migrate import migration_status
+
+    with _store(data_dir) as store:
+        states = migration_status(store)
+    _print_rows([dataclasses.asdict(state) for state in states], fmt)
+    if any(state.status != "applied" for state in states):
+        sys.exit(1)
+
+
+@db.command("retention")
+@click.option("--table", help="The table to change (omit both options to list retention).")
+@click.option("--days", type=int, help="Keep this many days of --table.")
+@click.option("--data-dir", type=click.Path(path_type=Path), help="Embedded store directory.")
+def db_retention(table: str | None, days: int | None, data_dir: Path | None) -> None:
+    """Show each table's retention, or change one table's (rows older are dropped now)."""
+    from agentledger.storage.retention import retention_days, set_retention
+
+    if (table is None) != (days is None):
+        raise click.UsageError("--table and --days go together")
+    settings = _settings(data_dir=data_dir)
+    with _store(data_dir) as store:
+        if table is not None and days is not None:
+            try:
+                set_retention(store, table, days, cluster=settings.cluster)
+            except ValueError as exc:
+                raise click.ClickException(str(exc)) from None
+        current = retention_days(store)
+    _print_rows([{"table": name, "days": n} for name, n in sorted(current.items())], "table")
+
+
+@db.command("backup")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--data-dir", type=click.Path(path_type=Path), help="Embedded store directory.")
+def db_backup(directory: Path, data_dir: Path | None) -> None:
+    """Copy every table into DIRECTORY (consistent while serve keeps writing)."""
+    from agentledger.storage.backup import backup
+
+    with _store(data_dir) as store:
+        try:
+            info = backup(store, directory)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo(
+        f"backed up {sum(info.rows.values())} rows of {len(info.rows)} tables "
+        f"(schema {info.schema_version:04d}) to {info.path}"
+    )
+
+
+@db.command("restore")
+@click.argument("directory", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--replace", is_flag=True, help="Empty tables that already hold rows first.")
+@click.option("--data-dir", type=click.Path(path_type=Path), help="Embedded store directory.")
+def db_restore(directory: Path, replace: bool, data_dir: Path | None) -> None:
+    """Load a backup made by `db backup`, then apply newer migrations."""
+    from agentledger.storage.backup import restore
 
     settings = _settings(data_dir=data_dir)
     with _store(data_dir) as store:
-        applied = migrate(store, settings.ttl_days, settings.audit_ttl_days)
-        seed_default_prices(store)
-    names = ", ".join(f"{m.version:04d}_{m.name}" for m in applied) or "nothing (up to date)"
-    click.echo(f"applied: {names}")
+        try:
+            info = restore(
+                store, directory, ttl_days=settings.ttl_days,
+                audit_ttl_days=settings.audit_ttl_days, replace=replace,
+            )  # fmt: skip
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo(f"restored {sum(info.rows.values())} rows of {len(info.rows)} tables")
 
 
 @cli.group()

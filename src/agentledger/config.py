@@ -1,22 +1,41 @@
-"""Settings: one frozen object read from ``AGENTLEDGER_*`` environment variables.
+"""Settings: one frozen object from ``agentledger.toml`` and ``AGENTLEDGER_*`` variables.
 
 Every option of the platform lives here, with its default, so the README, ``serve`` and the tests
-agree on one source of truth. Invalid values fail fast with the option's name in the message.
+agree on one source of truth. Precedence, lowest first: defaults, the TOML file
+(``./agentledger.toml`` or the path in ``AGENTLEDGER_CONFIG``), the environment, then keyword
+overrides (CLI flags). Invalid values fail fast with the option's name in the message.
 """
 
 from __future__ import annotations
 
+import difflib
 import math
 import os
+import re
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-__all__ = ["ConfigError", "Settings", "mask_url", "parse_api_keys", "parse_tenant_rate_limits"]
+__all__ = [
+    "CONFIG_ENV",
+    "ConfigError",
+    "Settings",
+    "config_file_path",
+    "effective_config",
+    "mask_url",
+    "parse_api_keys",
+    "parse_retention",
+    "parse_tenant_rate_limits",
+]
 
 _PREFIX = "AGENTLEDGER_"
+CONFIG_ENV = "AGENTLEDGER_CONFIG"
+_DEFAULT_FILE = Path("agentledger.toml")
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_SECRETS = frozenset({"admin_password", "reader_password", "redact_hash_key"})
 
 
 class ConfigError(ValueError):
@@ -57,19 +76,21 @@ class Settings:
     audit_ttl_days: int = 3650
     key_refresh_seconds: float = 2.0
     tenant_rate_limits: str = ""
+    retention: str = ""
+    cluster: str = ""
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
-        """Read ``AGENTLEDGER_*`` variables; keyword overrides (e.g. CLI flags) win."""
-        source = os.environ if env is None else env
-        values: dict[str, Any] = {}
-        for f in fields(cls):
-            raw = overrides.get(f.name)
-            if raw is None:
-                raw = source.get(_PREFIX + f.name.upper())
-            if raw is None:
-                continue
-            values[f.name] = _coerce(f.name, f.type, raw)
+    def from_env(
+        cls,
+        env: Mapping[str, str] | None = None,
+        *,
+        config_file: Path | str | None = None,
+        **overrides: Any,
+    ) -> Settings:
+        """Defaults, then the TOML file, then ``AGENTLEDGER_*`` variables, then keyword overrides
+        (e.g. CLI flags). ``config_file`` defaults to ``AGENTLEDGER_CONFIG`` or
+        ``./agentledger.toml`` when that exists."""
+        values, _ = _resolve(os.environ if env is None else env, config_file, overrides)
         settings = cls(**values)
         settings.validate()
         return settings
@@ -109,6 +130,12 @@ class Settings:
         if not math.isfinite(self.key_refresh_seconds):
             raise ConfigError(f"{_PREFIX}KEY_REFRESH_SECONDS: must be a finite number of seconds")
         parse_tenant_rate_limits(self.tenant_rate_limits)
+        parse_retention(self.retention)
+        if self.cluster and not _IDENTIFIER.match(self.cluster):
+            raise ConfigError(
+                f"{_PREFIX}CLUSTER: {self.cluster!r} is not a valid cluster name "
+                "(letters, digits and _, not starting with a digit)"
+            )
 
     @property
     def anonymous_sql_read(self) -> bool:
@@ -127,6 +154,10 @@ class Settings:
     def tenant_keys(self) -> dict[str, str]:
         """Map of API key to tenant, from ``AGENTLEDGER_API_KEYS``."""
         return parse_api_keys(self.api_keys)
+
+    def retention_days(self) -> dict[str, int]:
+        """Per-table retention overrides in days, from ``AGENTLEDGER_RETENTION``."""
+        return parse_retention(self.retention)
 
 
 def parse_api_keys(spec: str) -> dict[str, str]:
@@ -160,6 +191,114 @@ def parse_tenant_rate_limits(spec: str) -> dict[str, float]:
     return limits
 
 
+def parse_retention(spec: str) -> dict[str, int]:
+    """Parse ``table=days,table=days`` into ``{table: days}``."""
+    days: dict[str, int] = {}
+    for item in filter(None, (part.strip() for part in spec.split(","))):
+        table, sep, raw = (text.strip() for text in item.partition("="))
+        if not sep or not _IDENTIFIER.match(table) or not raw.isdigit() or int(raw) <= 0:
+            raise ConfigError(
+                f"{_PREFIX}RETENTION: entry {item!r} is not of the form table=days "
+                "(a table name and a positive whole number of days)"
+            )
+        days[table] = int(raw)
+    return days
+
+
+def config_file_path(env: Mapping[str, str] | None = None) -> Path | None:
+    """The TOML file settings are read from: ``AGENTLEDGER_CONFIG`` (which must exist), else
+    ``./agentledger.toml`` if present, else none."""
+    source = os.environ if env is None else env
+    named = source.get(CONFIG_ENV)
+    if named:
+        path = Path(named)
+        if not path.is_file():
+            raise ConfigError(f"{CONFIG_ENV}: no such file {named!r}")
+        return path
+    return _DEFAULT_FILE if _DEFAULT_FILE.is_file() else None
+
+
+def effective_config(
+    env: Mapping[str, str] | None = None,
+    *,
+    config_file: Path | str | None = None,
+    **overrides: Any,
+) -> list[dict[str, str]]:
+    """Every option with its effective value (secrets masked) and where it came from: default,
+    file, env or flag. Validates like :meth:`Settings.from_env`."""
+    source = os.environ if env is None else env
+    values, origins = _resolve(source, config_file, overrides)
+    settings = Settings(**values)
+    settings.validate()
+    return [
+        {
+            "option": f.name,
+            "variable": _PREFIX + f.name.upper(),
+            "value": _shown(f.name, getattr(settings, f.name)),
+            "source": origins.get(f.name, "default"),
+        }
+        for f in fields(Settings)
+    ]
+
+
+def _resolve(
+    env: Mapping[str, str], config_file: Path | str | None, overrides: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Field values by precedence (file < env < overrides) and the origin of each."""
+    path = Path(config_file) if config_file is not None else config_file_path(env)
+    layers = [
+        ("file", _read_file(path) if path is not None else {}, str(path)),
+        ("env", {f.name: env.get(_PREFIX + f.name.upper()) for f in fields(Settings)}, "env"),
+        ("flag", dict(overrides), "flag"),
+    ]
+    values: dict[str, Any] = {}
+    origins: dict[str, str] = {}
+    for origin, layer, where in layers:
+        for f in fields(Settings):
+            raw = layer.get(f.name)
+            if raw is None:
+                continue
+            values[f.name] = _coerce(f.name, f.type, raw, where if origin == "file" else "")
+            origins[f.name] = f"file {where}" if origin == "file" else origin
+    return values, origins
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    """The options in a TOML file: top-level keys named like the fields, and an optional
+    ``[retention]`` table of ``table = days``."""
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{CONFIG_ENV}: no such file {str(path)!r}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    names = [f.name for f in fields(Settings)]
+    options: dict[str, Any] = {}
+    for key, value in data.items():
+        if key == "retention" and isinstance(value, dict):
+            bad = [v for v in value.values() if not isinstance(v, int) or isinstance(v, bool)]
+            if bad:
+                raise ConfigError(f"{path}: [retention] values must be whole numbers of days")
+            value = ",".join(f"{table}={days}" for table, days in value.items())
+        if key not in names:
+            close = difflib.get_close_matches(key, names, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(f"{path}: unknown option {key!r}{hint}")
+        options[key] = value
+    return options
+
+
+def _shown(name: str, value: Any) -> str:
+    """A value safe to print: passwords and keys masked, URL passwords hidden."""
+    if name in _SECRETS:
+        return "***" if value else ""
+    if name == "api_keys":
+        return ",".join(f"{tenant}:***" for tenant in parse_api_keys(str(value)).values())
+    if name == "clickhouse_url":
+        return mask_url(str(value))
+    return str(value)
+
+
 def mask_url(url: str) -> str:
     """``url`` with its password replaced by ``***``, safe to show on screen."""
     parts = urlsplit(url)
@@ -169,15 +308,33 @@ def mask_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
 
 
-def _coerce(name: str, type_name: Any, raw: Any) -> Any:
+def _coerce(name: str, type_name: Any, raw: Any, file: str = "") -> Any:
+    """``raw`` as the field's type. From the environment everything is text; from the TOML file
+    values must already have a matching type (``file`` names it in the error)."""
     kind = str(type_name)
+    where = f"{file}: {name}" if file else f"{_PREFIX}{name.upper()}"
+    if file and not _toml_type_ok(kind, raw):
+        raise ConfigError(f"{where}: {raw!r} is not a valid {kind}")
     try:
         if kind == "int":
             return int(raw)
         if kind == "float":
-            return float(raw)
+            value = float(raw)
+            if math.isnan(value):
+                raise ValueError(raw)
+            return value
         if kind == "Path":
             return Path(raw)
     except (TypeError, ValueError):
-        raise ConfigError(f"{_PREFIX}{name.upper()}: {raw!r} is not a valid {kind}") from None
+        raise ConfigError(f"{where}: {raw!r} is not a valid {kind}") from None
     return str(raw)
+
+
+def _toml_type_ok(kind: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if kind == "int":
+        return isinstance(value, int)
+    if kind == "float":
+        return isinstance(value, int | float)
+    return isinstance(value, str)

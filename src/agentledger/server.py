@@ -34,7 +34,7 @@ from agentledger.collector.self_metrics import SelfMetrics
 from agentledger.collector.spool import Spool
 from agentledger.collector.writer import Writer
 from agentledger.config import ConfigError, Settings
-from agentledger.storage.migrate import migrate
+from agentledger.storage.migrate import migrate_settings
 from agentledger.storage.store import Store, StoreError
 
 __all__ = ["Platform", "open_store", "serve"]
@@ -76,7 +76,7 @@ def build_platform(settings: Settings) -> Platform:
         )
     redactor = Redactor(RedactionConfig.from_env(settings.redaction_env()))
     store = open_store(settings)
-    migrate(store, settings.ttl_days, settings.audit_ttl_days)
+    migrate_settings(store, settings)
     seed_default_prices(store)
     metrics = SelfMetrics()
     spool = Spool(

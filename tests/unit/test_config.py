@@ -1,10 +1,19 @@
 from __future__ import annotations
 
+import json
+import os
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
 
-from agentledger.config import ConfigError, Settings, parse_api_keys
+from agentledger.config import (
+    ConfigError,
+    Settings,
+    config_file_path,
+    effective_config,
+    parse_api_keys,
+)
 
 
 def test_defaults_are_local_and_standard() -> None:
@@ -67,3 +76,107 @@ def test_anonymous_sql_reads_only_on_loopback_by_default(
 ) -> None:
     env = {"AGENTLEDGER_HOST": host, "AGENTLEDGER_SQL_ANONYMOUS_READ": setting}
     assert Settings.from_env(env).anonymous_sql_read is allowed
+
+
+def _toml(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "agentledger.toml"
+    path.write_text(text)
+    return path
+
+
+def test_file_then_environment_then_flags(tmp_path: Path) -> None:
+    path = _toml(
+        tmp_path,
+        'host = "0.0.0.0"\nsql_port = 9000\nttl_days = 7\n[retention]\notel_traces = 14\n',
+    )
+    env = {"AGENTLEDGER_CONFIG": str(path), "AGENTLEDGER_SQL_PORT": "9100"}
+    settings = Settings.from_env(env, ttl_days=3)
+    assert settings.host == "0.0.0.0"  # file only
+    assert settings.sql_port == 9100  # environment beats the file
+    assert settings.ttl_days == 3  # a flag beats both
+    assert settings.retention_days() == {"otel_traces": 14}
+    assert settings.otlp_http_port == 4318  # default
+
+
+def test_default_file_is_read_from_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _toml(tmp_path, 'database = "ledger2"\n')
+    monkeypatch.chdir(tmp_path)
+    assert Settings.from_env({}).database == "ledger2"
+    assert config_file_path({}) == Path("agentledger.toml")
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("sql_port = 70000\n", "AGENTLEDGER_SQL_PORT"),
+        ('sql_port = "8123"\n', "sql_port"),
+        ("hots = '0.0.0.0'\n", "did you mean 'host'"),
+        ("ttl_days = 1.5\n", "ttl_days"),
+        ("[retention]\notel_traces = 'long'\n", "retention"),
+        ("cluster = 'two words'\n", "AGENTLEDGER_CLUSTER"),
+        ("host = \n", "not valid TOML"),
+    ],
+)
+def test_invalid_file_values_name_the_option(tmp_path: Path, text: str, named: str) -> None:
+    path = _toml(tmp_path, text)
+    with pytest.raises(ConfigError, match=named):
+        Settings.from_env({"AGENTLEDGER_CONFIG": str(path)})
+
+
+def test_missing_named_file_fails_fast(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="AGENTLEDGER_CONFIG: no such file"):
+        Settings.from_env({"AGENTLEDGER_CONFIG": str(tmp_path / "nope.toml")})
+
+
+@pytest.mark.parametrize("spec", ["otel_traces", "otel_traces=0", "otel traces=3", "x=1.5"])
+def test_invalid_retention_names_the_option(spec: str) -> None:
+    with pytest.raises(ConfigError, match="AGENTLEDGER_RETENTION"):
+        Settings.from_env({"AGENTLEDGER_RETENTION": spec})
+
+
+def test_effective_config_masks_secrets_and_tells_sources(tmp_path: Path) -> None:
+    path = _toml(tmp_path, 'admin_password = "file-secret"\nttl_days = 9\n')
+    env = {
+        "AGENTLEDGER_CONFIG": str(path),
+        "AGENTLEDGER_CLICKHOUSE_URL": "http://writer:url-secret@ch:8123",
+        "AGENTLEDGER_API_KEYS": "acme:key-secret",
+        "AGENTLEDGER_REDACT_HASH_KEY": "hash-secret-0123456789",
+    }
+    rows = {row["option"]: row for row in effective_config(env, sql_port=9)}
+    assert {row["option"] for row in rows.values()} == {f.name for f in fields(Settings)}
+    text = repr(rows)
+    for secret in ("file-secret", "url-secret", "key-secret", "hash-secret"):
+        assert secret not in text
+    assert rows["admin_password"]["value"] == "***"
+    assert rows["clickhouse_url"]["value"] == "http://writer:***@ch:8123"
+    assert rows["api_keys"]["value"] == "acme:***"
+    assert (rows["ttl_days"]["value"], rows["ttl_days"]["source"]) == ("9", f"file {path}")
+    assert rows["clickhouse_url"]["source"] == "env"
+    assert rows["sql_port"]["source"] == "flag"
+    assert (rows["host"]["value"], rows["host"]["source"]) == ("127.0.0.1", "default")
+    assert rows["reader_password"]["value"] == ""
+
+
+def test_config_show_command_prints_masked_values(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from agentledger.cli import cli
+
+    # --config exports AGENTLEDGER_CONFIG for child processes; monkeypatch restores it after.
+    monkeypatch.setenv("AGENTLEDGER_CONFIG", "")
+
+    path = _toml(tmp_path, 'reader_password = "file-secret"\ndatabase = "ledger3"\n')
+    result = CliRunner().invoke(cli, ["--config", str(path), "config", "show", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert "file-secret" not in result.output
+    shown = {row["option"]: row["value"] for row in json.loads(result.output)}
+    assert shown["database"] == "ledger3" and shown["reader_password"] == "***"
+
+    bad = _toml(tmp_path, "sql_port = -1\n")
+    result = CliRunner().invoke(cli, ["--config", str(bad), "config", "show"])
+    assert result.exit_code == 1 and "AGENTLEDGER_SQL_PORT" in result.output
+    assert os.environ["AGENTLEDGER_CONFIG"] == str(bad)
