@@ -298,7 +298,9 @@ def db_migrate(data_dir: Path | None, cluster: str | None, print_only: bool) -> 
         )  # fmt: skip
         click.echo(script)
         return
-    _create_database(settings)
+    from agentledger.server import create_database
+
+    create_database(settings)
     with _store(data_dir) as store:
         try:
             applied = migrate_settings(store, settings)
@@ -307,28 +309,6 @@ def db_migrate(data_dir: Path | None, cluster: str | None, print_only: bool) -> 
         seed_default_prices(store)
     names = ", ".join(m.label for m in applied) or "nothing (up to date)"
     click.echo(f"applied: {names}")
-
-
-def _create_database(settings: Settings) -> None:
-    """A new ClickHouse server has no ``agentledger`` database, and clients cannot connect to a
-    database that does not exist: create it through ``default`` first. Best effort: an endpoint
-    that serves only its own database refuses ``default``, and any real connection problem is
-    reported by the connection that follows."""
-    if not settings.clickhouse_url:
-        return  # the embedded store creates its database itself
-    from agentledger.storage.http_store import HttpStore
-
-    on_cluster = f" ON CLUSTER {settings.cluster}" if settings.cluster else ""
-    try:
-        bootstrap = HttpStore(settings.clickhouse_url, "default")
-    except StoreError:
-        return
-    try:
-        bootstrap.command(f"CREATE DATABASE IF NOT EXISTS {settings.database}{on_cluster}")
-    except StoreError:
-        pass
-    finally:
-        bootstrap.close()
 
 
 @db.command("status")
@@ -886,28 +866,78 @@ def drift_report(
     click.echo(f"wrote {written}")
 
 
+@drift.command("quality")
+@click.option("--model", help="Only this model (decision ModelName, span response/request model).")
+@click.option("--since", default="7d", show_default=True, help="ISO date/time or 30m/24h/7d.")
+@click.option("--until", help="End of the period (default: now).")
+@click.option("--bucket", default="1h", show_default=True, help="Bucket width: 30m, 1h, 1d...")
+@click.option("--tenant", help="Only this tenant.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+def drift_quality(
+    model: str | None, since: str, until: str | None, bucket: str, tenant: str | None, fmt: str
+) -> None:
+    """Labels-free quality signs per time bucket and model: decisions, mean confidence, policy
+    failure rate, escalation rate, model calls and mean output tokens."""
+    from agentledger.analytics.drift import quality_proxies
+
+    start = _parse_since(since)
+    if start is None:
+        raise click.BadParameter(
+            "give a start: an ISO date/time or 30m/24h/7d", param_hint="--since"
+        )
+    with _store() as store:
+        try:
+            rows = quality_proxies(
+                store, start, _duration(bucket, "--bucket"), model,
+                until=_parse_since(until, "--until"), tenant=tenant,
+            )  # fmt: skip
+        except ValueError as exc:
+            raise click.BadParameter(str(exc)) from None
+    if fmt == "table":
+        rows = [{k: _rounded(v) for k, v in row.items()} for row in rows]
+    _print_rows(rows, fmt)
+
+
+def _rounded(value: Any) -> Any:
+    """A float shown with 4 decimals, an empty cell for NULL."""
+    if value is None:
+        return ""
+    return f"{value:.4f}" if isinstance(value, float) else value
+
+
 @cli.group()
 def audit() -> None:
     """The decision audit trail."""
 
 
 @audit.command("verify")
-@click.option("--tenant", help="Only this tenant's chain.")
-def audit_verify(tenant: str | None) -> None:
-    """Re-hash every decision; exit 1 and name the first bad record if the chain is broken."""
-    from agentledger.audit import verify_chain
+@click.option("--tenant", help="Only this tenant's chains.")
+@click.option("--chain", help="Only chains with this id (a collector's instance id).")
+def audit_verify(tenant: str | None, chain: str | None) -> None:
+    """Re-hash every decision, chain by chain; exit 1 and name each broken chain's first bad
+    record (an edit, a removal, or a fork: two writers sharing one chain id)."""
+    from agentledger.audit.verify import verify_chain
 
     with _store() as store:
-        result = verify_chain(store, tenant)
-    for chain_break in result.breaks:
+        result = verify_chain(store, tenant, chain=chain)
+    named = any(report.chain for report in result.chains)  # else one chain per tenant, as before
+    for report in result.chains if named else []:
+        state = "ok" if report.ok else "BROKEN"
         click.echo(
-            f"BROKEN tenant={chain_break.tenant} seq={chain_break.seq} "
+            f"tenant={report.tenant} chain={report.chain!r}: {report.checked} decisions, "
+            f"verified up to Seq {report.last_seq}: {state}"
+        )
+    for chain_break in result.breaks:
+        where = f" chain={chain_break.chain!r}" if named else ""
+        click.echo(
+            f"BROKEN tenant={chain_break.tenant}{where} seq={chain_break.seq} "
             f"decision={chain_break.decision_id}: {chain_break.reason}",
             err=True,
         )
     if not result.ok:
         sys.exit(1)
-    click.echo(f"ok: {result.checked} decisions verified")
+    chains = f" in {len(result.chains)} chains" if named else ""
+    click.echo(f"ok: {result.checked} decisions verified{chains}")
 
 
 @cli.group()

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 __all__ = [
     "CONFIG_ENV",
+    "INSTANCE_ID_PATTERN",
     "ConfigError",
     "Settings",
     "config_file_path",
@@ -35,6 +36,10 @@ _PREFIX = "AGENTLEDGER_"
 CONFIG_ENV = "AGENTLEDGER_CONFIG"
 _DEFAULT_FILE = Path("agentledger.toml")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# A collector instance id names its audit chains (``decisions.ChainId``).
+INSTANCE_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")
+_TRUE = frozenset({"true", "1", "yes", "on"})
+_FALSE = frozenset({"false", "0", "no", "off"})
 _SECRETS = frozenset({"admin_password", "reader_password", "redact_hash_key"})
 
 
@@ -72,6 +77,8 @@ class Settings:
     spool_max_bytes: int = 1024 * 1024 * 1024
     flush_interval_seconds: float = 0.2
     job_interval_seconds: float = 30.0
+    run_jobs: bool = True
+    instance_id: str = ""
     ttl_days: int = 30
     audit_ttl_days: int = 3650
     key_refresh_seconds: float = 2.0
@@ -131,6 +138,13 @@ class Settings:
             raise ConfigError(f"{_PREFIX}KEY_REFRESH_SECONDS: must be a finite number of seconds")
         parse_tenant_rate_limits(self.tenant_rate_limits)
         parse_retention(self.retention)
+        if not isinstance(self.run_jobs, bool):
+            raise ConfigError(f"{_PREFIX}RUN_JOBS: must be true or false")
+        if self.instance_id and not INSTANCE_ID_PATTERN.fullmatch(self.instance_id):
+            raise ConfigError(
+                f"{_PREFIX}INSTANCE_ID: {self.instance_id!r} is not a valid instance id "
+                "(letters, digits and _.:-, starting with a letter or digit, at most 64)"
+            )
         if self.cluster and not _IDENTIFIER.match(self.cluster):
             raise ConfigError(
                 f"{_PREFIX}CLUSTER: {self.cluster!r} is not a valid cluster name "
@@ -296,6 +310,8 @@ def _shown(name: str, value: Any) -> str:
         return ",".join(f"{tenant}:***" for tenant in parse_api_keys(str(value)).values())
     if name == "clickhouse_url":
         return mask_url(str(value))
+    if isinstance(value, bool):
+        return "true" if value else "false"
     return str(value)
 
 
@@ -313,8 +329,9 @@ def _coerce(name: str, type_name: Any, raw: Any, file: str = "") -> Any:
     values must already have a matching type (``file`` names it in the error)."""
     kind = str(type_name)
     where = f"{file}: {name}" if file else f"{_PREFIX}{name.upper()}"
+    expected = "true or false" if kind == "bool" else f"a valid {kind}"
     if file and not _toml_type_ok(kind, raw):
-        raise ConfigError(f"{where}: {raw!r} is not a valid {kind}")
+        raise ConfigError(f"{where}: {raw!r} is not {expected}")
     try:
         if kind == "int":
             return int(raw)
@@ -325,12 +342,25 @@ def _coerce(name: str, type_name: Any, raw: Any, file: str = "") -> Any:
             return value
         if kind == "Path":
             return Path(raw)
+        if kind == "bool":
+            return _boolean(raw)
     except (TypeError, ValueError):
-        raise ConfigError(f"{where}: {raw!r} is not a valid {kind}") from None
+        raise ConfigError(f"{where}: {raw!r} is not {expected}") from None
     return str(raw)
 
 
+def _boolean(raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text not in _TRUE | _FALSE:
+        raise ValueError(raw)
+    return text in _TRUE
+
+
 def _toml_type_ok(kind: str, value: Any) -> bool:
+    if kind == "bool":
+        return isinstance(value, bool)
     if isinstance(value, bool):
         return False
     if kind == "int":

@@ -1,8 +1,11 @@
 """``agentledger serve``: receivers, the SQL endpoint and the job scheduler in one process.
 
 The embedded store (chDB) can be opened by one process only, so this process owns it and serves
-it to everyone else over the ClickHouse HTTP interface. With ``AGENTLEDGER_CLICKHOUSE_URL`` set,
-it writes to that ClickHouse instead and serves no SQL endpoint of its own.
+it to everyone else over the ClickHouse HTTP interface (its ``admin`` and ``reader`` passwords are
+required). With ``AGENTLEDGER_CLICKHOUSE_URL`` set, it writes to that ClickHouse instead and
+serves no SQL endpoint of its own, and any number of replicas may run: each seals decisions into
+audit chains of its own (``AGENTLEDGER_INSTANCE_ID``, else an id kept in its spool directory).
+``AGENTLEDGER_RUN_JOBS=false`` leaves the analytics jobs to another process.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import ssl
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -22,7 +26,7 @@ from starlette.applications import Starlette
 
 from agentledger.analytics.jobs import Scheduler
 from agentledger.analytics.prices import seed_default_prices
-from agentledger.audit.chain import AuditChain
+from agentledger.audit.chain import AuditChain, persistent_chain_id
 from agentledger.collector.admission import Admission
 from agentledger.collector.auth import KeyRing
 from agentledger.collector.grpc_receiver import GrpcTls, build_grpc_server
@@ -37,7 +41,15 @@ from agentledger.config import ConfigError, Settings
 from agentledger.storage.migrate import migrate_settings
 from agentledger.storage.store import Store, StoreError
 
-__all__ = ["Platform", "open_store", "serve"]
+__all__ = [
+    "Platform",
+    "build_platform",
+    "chain_id",
+    "create_database",
+    "open_store",
+    "serve",
+    "spool_dir",
+]
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +65,28 @@ def open_store(settings: Settings) -> Store:
     return ChdbStore(settings.data_dir, settings.database)
 
 
+def create_database(settings: Settings) -> None:
+    """A new ClickHouse server has no ``agentledger`` database, and clients cannot connect to a
+    database that does not exist: create it through ``default`` first. Best effort: an endpoint
+    that serves only its own database refuses ``default``, a user may lack the right, and any
+    real connection problem is reported by the connection that follows."""
+    if not settings.clickhouse_url:
+        return  # the embedded store creates its database itself
+    from agentledger.storage.http_store import HttpStore
+
+    on_cluster = f" ON CLUSTER {settings.cluster}" if settings.cluster else ""
+    try:
+        bootstrap = HttpStore(settings.clickhouse_url, "default")
+    except StoreError:
+        return
+    try:
+        bootstrap.command(f"CREATE DATABASE IF NOT EXISTS {settings.database}{on_cluster}")
+    except StoreError:
+        pass
+    finally:
+        bootstrap.close()
+
+
 @dataclass
 class Platform:
     """Everything ``serve`` runs, built and migrated but not yet listening."""
@@ -60,7 +94,7 @@ class Platform:
     settings: Settings
     store: Store
     apps: dict[int, Starlette]
-    scheduler: Scheduler
+    scheduler: Scheduler | None  # None with AGENTLEDGER_RUN_JOBS=false
     writer: Writer
     spool: Spool
     keys: KeyRing
@@ -68,26 +102,46 @@ class Platform:
     grpc_server: Callable[[], tuple[Any, int]]
 
 
+def spool_dir(settings: Settings) -> Path:
+    """The collector's write-ahead spool, next to the data directory (also holds its id)."""
+    return settings.data_dir.parent / f"{settings.data_dir.name}-spool"
+
+
+def chain_id(settings: Settings) -> str:
+    """The id of this collector's audit chains: ``AGENTLEDGER_INSTANCE_ID``; else, writing to a
+    ClickHouse server (where replicas may run side by side), the id kept in the spool directory;
+    else ``''``, the embedded store's single writer."""
+    if settings.instance_id:
+        return settings.instance_id
+    if not settings.clickhouse_url:
+        return ""
+    try:
+        return persistent_chain_id(spool_dir(settings))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read or create this collector's instance id: {exc}") from None
+
+
 def build_platform(settings: Settings) -> Platform:
-    if not settings.admin_password or not settings.reader_password:
+    if not settings.clickhouse_url and not (settings.admin_password and settings.reader_password):
         raise ConfigError(
             "AGENTLEDGER_ADMIN_PASSWORD and AGENTLEDGER_READER_PASSWORD must be set "
-            "(the SQL endpoint's admin and read-only users)"
+            "(the embedded SQL endpoint's admin and read-only users)"
         )
     redactor = Redactor(RedactionConfig.from_env(settings.redaction_env()))
+    chain = chain_id(settings)
+    create_database(settings)
     store = open_store(settings)
     migrate_settings(store, settings)
     seed_default_prices(store)
     metrics = SelfMetrics()
-    spool = Spool(
-        settings.data_dir.parent / f"{settings.data_dir.name}-spool", settings.spool_max_bytes
-    )
+    spool = Spool(spool_dir(settings), settings.spool_max_bytes)
     writer = Writer(spool, store, settings.flush_interval_seconds, on_stored=metrics.written)
     _replay(writer)
     keys = KeyRing.from_settings(settings, store)
     admission = Admission(settings.max_inflight_bytes)  # one in-flight budget for HTTP and gRPC
+    log.info("sealing decisions into audit chain id %r", chain)
     ingestor = Ingestor(
-        spool, AuditChain(store), redactor, RateLimiter.from_settings(settings), metrics
+        spool, AuditChain(store, chain), redactor, RateLimiter.from_settings(settings), metrics
     )
     metrics.gauge(
         "agentledger_queue_bytes", "Request bytes being processed.", lambda: admission.inflight
@@ -140,7 +194,7 @@ def build_platform(settings: Settings) -> Platform:
         settings.otlp_grpc_port,
         tls,
     )
-    scheduler = Scheduler(store, settings.job_interval_seconds)
+    scheduler = Scheduler(store, settings.job_interval_seconds) if settings.run_jobs else None
     return Platform(settings, store, apps, scheduler, writer, spool, keys, grpc_server)
 
 
@@ -160,11 +214,13 @@ def serve(settings: Settings) -> None:
     """Run until SIGINT/SIGTERM; then stop listening, store what is spooled, close the store."""
     platform = build_platform(settings)
     platform.writer.start()
-    platform.scheduler.start()
+    if platform.scheduler is not None:
+        platform.scheduler.start()
     try:
         asyncio.run(_serve_all(platform))
     finally:
-        platform.scheduler.stop()
+        if platform.scheduler is not None:
+            platform.scheduler.stop()
         platform.writer.stop()
         platform.keys.close()
         platform.spool.close()

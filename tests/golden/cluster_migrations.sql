@@ -1085,3 +1085,12 @@ CREATE TABLE IF NOT EXISTS job_watermarks ON CLUSTER agentledger_cluster AS job_
 ENGINE = Distributed(agentledger_cluster, agentledger, job_watermarks_local, cityHash64(Job));
 
 INSERT INTO schema_migrations (Version, Name, Checksum) VALUES (10, 'cost_budgets_anomalies', '9b89029d81a1232f23a32122bb7517fb6d3866e3c98cccfea1727bfa28eecf9d');
+
+-- 0011_audit_chain_ids
+ALTER TABLE decisions_local ON CLUSTER agentledger_cluster ADD COLUMN IF NOT EXISTS ChainId LowCardinality(String) DEFAULT ''
+    AFTER TenantId;
+
+ALTER TABLE decisions ON CLUSTER agentledger_cluster ADD COLUMN IF NOT EXISTS ChainId LowCardinality(String) DEFAULT ''
+    AFTER TenantId;
+
+INSERT INTO schema_migrations (Version, Name, Checksum) VALUES (11, 'audit_chain_ids', '510fbb1bae8770d4f9cde4fc15df0153df88c0266ba6aec9985392a9bae33ae4');

@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import pyarrow as pa
 import pytest
 
 from agentledger.audit import verify_chain
-from agentledger.audit.chain import AuditChain
+from agentledger.audit.chain import DECISION_SCHEMA, GENESIS, AuditChain, record_hash
 from agentledger.storage.chdb_store import ChdbStore
 from agentledger.storage.migrate import available_migrations, migrate, migration_status
 from agentledger.storage.store import query_rows
@@ -28,6 +29,18 @@ def old_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChdbStore]:
     migrate(chdb, up_to=PREVIOUS)
     yield chdb
     chdb.close()
+
+
+def _sealed_by_the_previous_release(records: list[dict[str, Any]]) -> pa.Table:
+    """Decisions as a release before audit chain ids sealed them: one chain per tenant, no
+    ChainId column (the current AuditChain needs the current schema)."""
+    prev, rows = GENESIS, []
+    for seq, record in enumerate(records, 1):
+        row = dict(record, Seq=seq, PrevHash=prev)
+        row["Hash"] = prev = record_hash(row)
+        rows.append(dict(row, Attributes=list(record["Attributes"].items())))
+    schema = DECISION_SCHEMA.remove(DECISION_SCHEMA.get_field_index("ChainId"))
+    return pa.Table.from_pylist(rows, schema)
 
 
 def _stored_columns(store: ChdbStore) -> dict[str, list[str]]:
@@ -61,7 +74,7 @@ def test_previous_schema_upgrades_with_data_intact(old_store: ChdbStore) -> None
     assert states[-1].version == CURRENT and states[-1].applied_at is None
 
     StoredIngestor(old_store).traces(traces_request(12), "acme")
-    AuditChain(old_store).append(decisions("acme", 9))
+    old_store.insert_arrow("decisions", _sealed_by_the_previous_release(decisions("acme", 9)))
     old_store.command(
         "INSERT INTO model_prices (Provider, ModelPattern, InputPerMTok, OutputPerMTok,"
         " CachedInputPerMTok, CacheWritePerMTok, ReasoningPerMTok, ValidFrom, Source)"
@@ -76,6 +89,8 @@ def test_previous_schema_upgrades_with_data_intact(old_store: ChdbStore) -> None
     assert [m.version for m in applied] == [CURRENT]
     assert _hashes(old_store, columns) == before  # every row and every old column unchanged
     assert verify_chain(old_store, "acme").ok
+    AuditChain(old_store).append(decisions("acme", 1, start=9))  # the old chain goes on
+    assert verify_chain(old_store, "acme").checked == 10 and verify_chain(old_store, "acme").ok
     (price,) = query_rows(
         old_store, "SELECT InputPerMTok, OutputPerMTok FROM model_prices WHERE Source = 'user'"
     )

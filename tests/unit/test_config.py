@@ -180,3 +180,41 @@ def test_config_show_command_prints_masked_values(
     result = CliRunner().invoke(cli, ["--config", str(bad), "config", "show"])
     assert result.exit_code == 1 and "AGENTLEDGER_SQL_PORT" in result.output
     assert os.environ["AGENTLEDGER_CONFIG"] == str(bad)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"), [("false", False), ("0", False), ("Off", False), ("yes", True)]
+)
+def test_run_jobs_reads_booleans_from_the_environment(raw: str, expected: bool) -> None:
+    assert Settings.from_env({"AGENTLEDGER_RUN_JOBS": raw}).run_jobs is expected
+    assert Settings.from_env({}).run_jobs is True
+
+
+def test_run_jobs_in_the_file_is_a_toml_boolean_and_shown_as_one(tmp_path: Path) -> None:
+    env = {"AGENTLEDGER_CONFIG": str(_toml(tmp_path, "run_jobs = false\n"))}
+    assert Settings.from_env(env).run_jobs is False
+    shown = {row["option"]: row["value"] for row in effective_config(env)}
+    assert shown["run_jobs"] == "false"
+    with pytest.raises(ConfigError, match="run_jobs: 'no' is not true or false"):
+        Settings.from_env({"AGENTLEDGER_CONFIG": str(_toml(tmp_path, "run_jobs = 'no'\n"))})
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"AGENTLEDGER_RUN_JOBS": "maybe"}, "AGENTLEDGER_RUN_JOBS: 'maybe' is not true or false"),
+        ({"AGENTLEDGER_INSTANCE_ID": "two words"}, "AGENTLEDGER_INSTANCE_ID"),
+        ({"AGENTLEDGER_INSTANCE_ID": "-leading"}, "AGENTLEDGER_INSTANCE_ID"),
+        ({"AGENTLEDGER_INSTANCE_ID": "x" * 65}, "AGENTLEDGER_INSTANCE_ID"),
+    ],
+)
+def test_invalid_run_jobs_and_instance_ids_name_the_option(
+    env: dict[str, str], message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message):
+        Settings.from_env(env)
+
+
+def test_instance_ids_of_letters_digits_and_punctuation_are_kept() -> None:
+    settings = Settings.from_env({"AGENTLEDGER_INSTANCE_ID": "collector-1.eu:a_b"})
+    assert settings.instance_id == "collector-1.eu:a_b"
