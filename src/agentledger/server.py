@@ -164,7 +164,7 @@ def build_platform(settings: Settings) -> Platform:
         on_refused=lambda status: metrics.add(
             "agentledger_refused_requests_total", status=str(status)
         ),
-        ready=lambda: writer.healthy or spool.bytes < spool.max_bytes,
+        ready=lambda: writer.healthy or not spool.full,
     )
     apps = {settings.otlp_http_port: otlp}
     if not settings.clickhouse_url:
@@ -178,7 +178,7 @@ def build_platform(settings: Settings) -> Platform:
         }
         if settings.anonymous_sql_read:
             users["default"] = SqlUser("", readonly=True)
-        apps[settings.sql_port] = build_sql_app(store, users)
+        apps[settings.sql_port] = build_sql_app(store, users, keys=keys)
     tls = (
         GrpcTls(settings.tls_cert_file, settings.tls_key_file, settings.tls_client_ca_file or None)
         if settings.tls_cert_file

@@ -34,6 +34,8 @@ from agentledger.collector.columns import ATTR_MAP, NS, RejectLog, attributes, h
 
 __all__ = ["KPI_SCHEMA", "LOG_SCHEMA", "OBSERVATION_SCHEMA", "DecodedLogs", "logs_to_columns"]
 
+_MAX_NANOS = (1 << 63) - 1  # DateTime64(9) and Arrow timestamps are signed 64-bit
+
 LOG_SCHEMA = pa.schema(
     [
         ("Timestamp", NS),
@@ -179,6 +181,8 @@ def _invalid(record: Any) -> str:
         return f"log record span_id must be empty or 8 bytes, got {len(record.span_id)}"
     if not (record.time_unix_nano or record.observed_time_unix_nano):
         return "log record has neither time_unix_nano nor observed_time_unix_nano"
+    if (record.time_unix_nano or record.observed_time_unix_nano) > _MAX_NANOS:
+        return "log record timestamp is beyond the year 2262"
     return ""
 
 

@@ -56,12 +56,18 @@ def decode(body: bytes, message_type: type[M], *, json_encoded: bool) -> M:
         document = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise OtlpDecodeError(f"invalid JSON: {exc}") from None
+    except RecursionError:  # a hostile body of [[[[...]]]]
+        raise OtlpDecodeError("invalid JSON: nested too deeply") from None
     if not isinstance(document, dict):
         raise OtlpDecodeError("invalid OTLP JSON: the top level must be an object")
     try:
         json_format.ParseDict(_hex_ids_to_base64(document), message, ignore_unknown_fields=True)
     except (json_format.ParseError, ValueError, TypeError) as exc:
         raise OtlpDecodeError(f"invalid OTLP JSON {message_type.__name__}: {exc}") from None
+    except RecursionError:
+        raise OtlpDecodeError(
+            f"invalid OTLP JSON {message_type.__name__}: nested too deeply"
+        ) from None
     return message
 
 

@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from agentledger.audit.chain import AuditChain
 from agentledger.collector.columns import RejectLog
-from agentledger.collector.errors import Unavailable
+from agentledger.collector.errors import Overloaded, Unavailable
 from agentledger.collector.logs import logs_to_columns
 from agentledger.collector.metrics import metrics_to_arrow
 from agentledger.collector.rate_limit import RateLimiter
@@ -142,7 +142,9 @@ class Ingestor:
     def _spooled(append: Callable[[], None]) -> None:
         try:
             append()
-        except SpoolFull as exc:
+        except SpoolFull as exc:  # behind: overloaded, 429; taking nothing: unavailable, 503
+            if exc.draining:
+                raise Overloaded(str(exc), _RETRY_SECONDS) from None
             raise Unavailable(str(exc), _RETRY_SECONDS) from None
 
     def _accepted(self, signal: str, tenant: str, records: int) -> None:

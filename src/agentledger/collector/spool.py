@@ -14,6 +14,7 @@ never acknowledged.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import struct
@@ -31,10 +32,20 @@ _Frames = bytes  # (Spool.bytes is a property)
 _HEAD = struct.Struct("<I")
 _SIZE = struct.Struct("<Q")
 _OPEN, _READY = ".open", ".ready"
+# A store that took a segment this recently is behind, not down.
+_DRAINING_SECONDS = 10.0
 
 
 class SpoolFull(Exception):
-    """The spool has reached its size limit; the receiver answers 503 with Retry-After."""
+    """The spool cannot take a request: over its size limit, or the disk refused the write.
+
+    ``draining`` tells a slow store (it took a segment within the last few seconds: the receiver
+    answers 429, overloaded) from a store that takes nothing (503, unavailable).
+    """
+
+    def __init__(self, message: str, draining: bool) -> None:
+        super().__init__(message)
+        self.draining = draining
 
 
 @dataclass(frozen=True)
@@ -91,6 +102,8 @@ class Spool:
         self._lock = threading.Lock()
         self._sequence = int(time.time() * 1000) * 1000
         self._bytes = sum(path.stat().st_size for path in self._files())
+        self._full = False
+        self._last_done = float("-inf")
         self._recover()
         self._open_path = self._new_path(_OPEN)
         self._file = self._open_path.open("ab")
@@ -99,6 +112,11 @@ class Spool:
     def bytes(self) -> int:
         """Bytes on disk not yet stored (open segment included)."""
         return self._bytes
+
+    @property
+    def full(self) -> bool:
+        """An append was refused and the writer has stored nothing since: not ready for data."""
+        return self._full
 
     def append(self, batches: list[tuple[str, pa.Table]]) -> None:
         """Durably queue ``batches`` (table name, rows) as one unit; raise SpoolFull when full."""
@@ -118,14 +136,31 @@ class Spool:
             return
         with self._lock:
             if self._bytes + len(frames) > self.max_bytes:
-                raise SpoolFull(
+                raise self._refuse(
                     f"spool is full ({self._bytes} of {self.max_bytes} bytes); storage is behind"
                 )
-            self._file.write(frames)
-            self._file.flush()  # in the OS page cache: survives the process being killed
+            start = self._file.tell()
+            try:
+                self._file.write(frames)
+                self._file.flush()  # in the OS page cache: survives the process being killed
+            except OSError as exc:
+                self._cut(start)
+                raise self._refuse(f"spool cannot write to disk ({exc.strerror})") from None
             self._bytes += len(frames)
             if self._file.tell() >= self.segment_bytes:
                 self._rotate()
+
+    def _refuse(self, message: str) -> SpoolFull:
+        self._full = True
+        return SpoolFull(message, time.monotonic() - self._last_done < _DRAINING_SECONDS)
+
+    def _cut(self, size: int) -> None:
+        """Drop a frame the disk took only part of, so the segment stays a sequence of frames
+        (a torn frame mid-segment would hide every frame after it), and reopen the segment."""
+        with contextlib.suppress(OSError):  # closing flushes what is buffered: it may fail again
+            self._file.close()
+        os.truncate(self._open_path, size)
+        self._file = self._open_path.open("ab")
 
     def rotate(self) -> None:
         """Close the open segment (if it holds anything) so the writer can take it."""
@@ -150,6 +185,8 @@ class Spool:
         segment.path.unlink()
         with self._lock:
             self._bytes -= size
+            self._full = False
+            self._last_done = time.monotonic()
 
     def close(self) -> None:
         with self._lock:

@@ -11,14 +11,34 @@ from clickhouse_connect.driver.exceptions import ClickHouseError
 from agentledger.config import mask_url
 from agentledger.storage.store import Params, StoreError
 
-__all__ = ["HttpStore"]
+TENANT_HEADER = "X-AgentLedger-Tenant"
+
+__all__ = ["TENANT_HEADER", "HttpStore"]
 
 
 class HttpStore:
-    """A :class:`~agentledger.storage.store.Store` over clickhouse-connect."""
+    """A :class:`~agentledger.storage.store.Store` over clickhouse-connect.
 
-    def __init__(self, url: str, database: str = "agentledger", **client_args: Any) -> None:
+    With ``tenant``, every request carries ``X-AgentLedger-Tenant``: the AgentLedger SQL endpoint
+    then runs it read-only and shows only that tenant's rows (the dashboards query so for their
+    logged-in users). A plain ClickHouse server ignores the header.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        database: str = "agentledger",
+        tenant: str | None = None,
+        **client_args: Any,
+    ) -> None:
         self.database = database
+        self.tenant = tenant
+        if tenant is not None:
+            if not tenant.strip() or not tenant.isascii() or not tenant.isprintable():
+                raise ValueError(
+                    f"tenant {tenant!r} cannot travel in an HTTP header: use printable ASCII"
+                )
+            client_args["headers"] = {**client_args.get("headers", {}), TENANT_HEADER: tenant}
         try:
             self._client = clickhouse_connect.get_client(
                 dsn=url, database=database, autogenerate_session_id=False, **client_args

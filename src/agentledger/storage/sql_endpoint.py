@@ -5,6 +5,18 @@ chDB locks its data directory to the one process that opens it, so every other p
 endpoint exactly as it would reach a ClickHouse server. Read-only users are confined by the engine
 itself: each statement is parsed by the engine (``formatQuery``, then ``EXPLAIN AST``) and runs
 only if its syntax tree is a read that reaches no host resource, and then with ``readonly=1``.
+
+Tenant users see one tenant's rows only. A tenant user is a managed API key with the ``read``
+scope (user name = the key id, password = the secret; or the secret alone as ``X-ClickHouse-Key``),
+or any user that sends ``X-AgentLedger-Tenant: T`` (the dashboards do, for their logged-in users).
+Their queries are confined by the engine, not by rewriting SQL text: the analyzer resolves the
+query (``EXPLAIN QUERY TREE``), every table it reads must be a tenant table of this database (a
+MergeTree with a ``TenantId`` column) or a system table holding no data, no table function may
+re-read the database behind the filter (``merge``, ``view``, ``loop``...) and no dictionary may be
+read; then the query runs with ``additional_table_filters`` pinning ``TenantId`` on each tenant
+table, which the engine applies to every read of it (joins, subqueries, CTEs, ``IN``) and which
+``readonly=1`` forbids changing. (Row policies would be the server's way, but the embedded engine
+has no access control storage to hold them.)
 """
 
 from __future__ import annotations
@@ -14,9 +26,12 @@ import binascii
 import hashlib
 import hmac
 import json
+import os
+import re
 import tempfile
 import uuid
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -27,6 +42,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from agentledger.collector.auth import KeyRing
+from agentledger.collector.keys import key_id_of
 from agentledger.storage._sql_request import (
     BAD_ARGUMENTS,
     NOT_IMPLEMENTED,
@@ -44,12 +61,14 @@ from agentledger.storage._sql_request import (
     sql_string,
 )
 from agentledger.storage.chdb_store import ChdbStore, RawResult
+from agentledger.storage.http_store import TENANT_HEADER
 from agentledger.storage.store import StoreError
 
 __all__ = ["SqlUser", "build_sql_app"]
 
 _READONLY = 164
 _UNKNOWN_DATABASE = 81
+_ACCESS_DENIED = 497
 _AUTHENTICATION_FAILED = 516
 _ERROR_NAMES = {
     BAD_ARGUMENTS: "BAD_ARGUMENTS",
@@ -59,6 +78,7 @@ _ERROR_NAMES = {
     89: "UNKNOWN_COMPRESSION_METHOD",
     UNKNOWN_SETTING: "UNKNOWN_SETTING",
     _READONLY: "READONLY",
+    _ACCESS_DENIED: "ACCESS_DENIED",
     QUERY_IS_TOO_LARGE: "QUERY_IS_TOO_LARGE",
     271: "CANNOT_DECOMPRESS",
     _AUTHENTICATION_FAILED: "AUTHENTICATION_FAILED",
@@ -91,9 +111,56 @@ _PURE_TABLE_FUNCTIONS = frozenset(
 )  # fmt: skip
 # Pinned after the reader's own settings: the engine then refuses any change of them.
 _READER_SETTINGS = {"allow_python_table_function": "0", "readonly": "1"}
+# Defaults of read-only users (dashboards), which they may override: half the cores, so a storm
+# of dashboard queries leaves the collector (in this same process) the rest and ingest its rate.
+_READER_DEFAULTS = {"max_threads": str(max(1, (os.cpu_count() or 2) // 2))}
 # clickhouse-connect sends these with every request; DDL neither parses input nor formats output.
 _CLIENT_DEFAULTS = frozenset(
     {"cancel_http_readonly_queries_on_client_close", "cast_string_to_dynamic_use_inference"}
+)
+# What a tenant user may run: reads, and statements that show names and schemas but no rows.
+_TENANT_ROOTS = frozenset(
+    {
+        "SelectWithUnionQuery", "DescribeQuery", "ShowTables", "ShowColumns", "ExistsTableQuery",
+        "ShowCreateTableQuery",
+    }
+)  # fmt: skip
+# Table functions that read no table: ``merge``, ``loop`` and ``view`` re-read the database in
+# ways the tenant filter does not follow (``merge`` reads its tables unfiltered).
+_TENANT_TABLE_FUNCTIONS = frozenset(
+    {
+        "values", "sqlstandardvalues", "numbers", "numbers_mt", "zeros", "zeros_mt", "primes",
+        "generate_series", "generateseries", "generaterandom", "null", "format",
+    }
+)  # fmt: skip
+# System tables that hold settings and catalogues, never rows of anyone (clients read some).
+_TENANT_SYSTEM_TABLES = frozenset(
+    {
+        "system.one", "system.numbers", "system.numbers_mt", "system.zeros", "system.zeros_mt",
+        "system.settings", "system.functions", "system.table_functions", "system.formats",
+        "system.data_type_families", "system.time_zones", "system.table_engines",
+        "system.collations",
+    }
+)  # fmt: skip
+# Tenant-bearing tables a tenant still may not read: key hashes are nobody's business.
+_PRIVATE_TABLES = frozenset({"api_keys"})
+# Functions that read a dictionary (whose source may be a file, a URL or a program) or a Join
+# table (which no tenant filter reaches).
+_TABLE_READING_FUNCTIONS = ("dict", "joinget")
+# Every table, whether a tenant table (a MergeTree of this database with a TenantId column), and
+# whether its TenantId '' rows are shared by all (model_prices: the shipped price catalog).
+_TABLES = (
+    "SELECT t.database AS db, t.name AS table,"
+    " t.engine LIKE '%MergeTree' AND c.table != '' AS tenant,"
+    " c.default_expression = '\\'\\'' AS shared"
+    " FROM system.tables AS t LEFT JOIN (SELECT database, table, default_expression"
+    " FROM system.columns WHERE name = 'TenantId') AS c"
+    " ON t.database = c.database AND t.name = c.table"
+)
+# A table or table function of the analyzer's tree; the name is the line's last field, so an alias
+# can never pose as one.
+_TREE_TABLE = re.compile(
+    r"^ *(TABLE|TABLE_FUNCTION) id: \d+.*, (?:table_name|table_function_name): (.*)$"
 )
 _TEXT_FORMATS = ("pretty", "vertical", "markdown", "values", "customseparated", "template", "tskv")
 
@@ -107,9 +174,18 @@ class SqlUser:
 
 
 @dataclass(frozen=True)
+class _Identity:
+    """Who sent a request: a user name, and the tenant whose rows alone it may see (if any)."""
+
+    user: str
+    tenant: str | None
+
+
+@dataclass(frozen=True)
 class _Job:
     user: str
     readonly: bool
+    tenant: str | None
     params: dict[str, str]
     content_type: str
     content_encoding: str
@@ -123,10 +199,32 @@ class _Outcome:
 
 
 def build_sql_app(
-    store: ChdbStore, users: Mapping[str, SqlUser], max_body_bytes: int = 256 << 20
+    store: ChdbStore,
+    users: Mapping[str, SqlUser],
+    max_body_bytes: int = 256 << 20,
+    keys: KeyRing | None = None,
+    key_refresh_seconds: float = 2.0,
 ) -> Starlette:
-    """The ASGI app serving ClickHouse's HTTP interface (``/`` and ``/ping``) over ``store``."""
+    """The ASGI app serving ClickHouse's HTTP interface (``/`` and ``/ping``) over ``store``.
+
+    ``keys`` resolves managed API keys (scope ``read``) to tenant users; without it the app keeps
+    its own :class:`KeyRing` over ``store``, refreshed every ``key_refresh_seconds`` while it
+    serves, so a revoked key fails within that time.
+    """
     engine = _Engine(store, max_body_bytes)
+    ring: list[KeyRing] = [keys] if keys is not None else []
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        if keys is not None:
+            yield
+            return
+        own = await run_in_threadpool(KeyRing, None, store, key_refresh_seconds)
+        ring.append(own)
+        try:
+            yield
+        finally:
+            own.close()
 
     async def ping(request: Request) -> Response:
         return PlainTextResponse("Ok.\n")
@@ -136,10 +234,16 @@ def build_sql_app(
         if request.method == "GET" and "query" not in request.query_params:
             return PlainTextResponse("Ok.\n", headers=headers)
         try:
-            name = _authenticate(request, users)
+            who = _authenticate(request, users, ring[0] if ring else None)
+            user = users.get(who.user)
             job = _Job(
-                user=name,
-                readonly=users[name].readonly or request.method == "GET",  # as ClickHouse does
+                user=who.user,
+                # GET is read-only as in ClickHouse; a tenant only ever reads.
+                readonly=user is None
+                or user.readonly
+                or request.method == "GET"
+                or bool(who.tenant),
+                tenant=who.tenant,
                 params=dict(request.query_params),
                 content_type=request.headers.get("content-type", ""),
                 content_encoding=request.headers.get("content-encoding", ""),
@@ -151,7 +255,7 @@ def build_sql_app(
         return Response(outcome.result.data, headers=engine.success(outcome, headers))
 
     routes = [Route("/", sql, methods=["GET", "POST"]), Route("/ping", ping, methods=["GET"])]
-    return Starlette(routes=routes)
+    return Starlette(routes=routes, lifespan=lifespan)
 
 
 class _Node(NamedTuple):
@@ -172,7 +276,9 @@ class _Engine:
             store.raw("SELECT version(), timezone()", "TSVRaw").decode().split()
         )
         names = store.query_arrow("SELECT lower(name) AS name FROM system.table_functions")
-        self._host_functions = frozenset(names["name"].to_pylist()) - _PURE_TABLE_FUNCTIONS
+        table_functions = frozenset(names["name"].to_pylist())
+        self._host_functions = table_functions - _PURE_TABLE_FUNCTIONS
+        self._untenanted_functions = table_functions - _TENANT_TABLE_FUNCTIONS
         defaults = store.query_arrow("SELECT name, value FROM system.settings").to_pydict()
         self._defaults = dict(zip(defaults["name"], defaults["value"], strict=True))
 
@@ -195,8 +301,11 @@ class _Engine:
         if job.readonly:
             if http.settings.get("readonly", "1") != "1":
                 raise _refusal(job.user, "a read-only user cannot change readonly")
-            own = {k: v for k, v in http.settings.items() if k not in _READER_SETTINGS}
-            sql = f"{statement.query}\nSETTINGS {settings_list(own | _READER_SETTINGS)}"
+            pinned = dict(_READER_SETTINGS)
+            if job.tenant is not None:
+                pinned = self._confine(canonical, root, http, job.tenant, job.user) | pinned
+            own = {k: v for k, v in http.settings.items() if k not in pinned}
+            sql = f"{statement.query}\nSETTINGS {settings_list(_READER_DEFAULTS | own | pinned)}"
         elif root in ("Set", "UseQuery"):
             raise SqlRequestError(
                 "SET and USE would change the session that every client shares: pass settings "
@@ -228,6 +337,10 @@ class _Engine:
         nodes = [_node(row) for row in rows[0]]
         if job.readonly:
             self._check_read(nodes, job.user)
+        if job.tenant is not None:  # before the analyzer evaluates any of it (scalar subqueries)
+            for node in nodes:
+                if node.kind == "Function" and node.name.lower() in self._untenanted_functions:
+                    raise _denied(job.user, f"{node.name}() could read around the tenant filter")
         return canonical, nodes[0].kind
 
     def _check_read(self, nodes: list[_Node], user: str) -> None:
@@ -248,7 +361,69 @@ class _Engine:
                 raise _refusal(user, "a read-only user cannot change settings")
             if node.kind == "Function" and node.name.lower() in self._host_functions:
                 raise _refusal(user, f"{node.name}() reaches outside the database")
+            if node.kind == "Function" and node.name.lower().startswith(_TABLE_READING_FUNCTIONS):
+                raise _refusal(user, f"{node.name}() reads a source that may be outside it")
             ancestors.append(node.kind)
+
+    def _confine(
+        self, canonical: str, root: str, http: HttpParams, tenant: str, user: str
+    ) -> dict[str, str]:
+        """Refuse what the tenant filter cannot follow; return the settings that apply it.
+
+        The filter pins ``TenantId`` on each tenant table and empties every other table but the
+        harmless system ones, so that even what the analyzer evaluates while resolving the query
+        (scalar subqueries, folded constants, their error messages) sees the tenant's rows only.
+        """
+        if root not in _TENANT_ROOTS:
+            raise _denied(user, f"{root} is not available to a tenant user")
+        if "additional_table_filters" in http.settings:
+            raise _denied(user, "a tenant user cannot set additional_table_filters")
+        filters, allowed = {}, set(_TENANT_SYSTEM_TABLES)
+        for row in self._store.query_arrow(_TABLES).to_pylist():
+            name = f"{row['db']}.{row['table']}"
+            mine = row["db"] == self._store.database and row["table"] not in _PRIVATE_TABLES
+            if mine and row["tenant"]:
+                allowed.add(name)
+                shared = "'', " if row["shared"] else ""
+                filters[name] = f"TenantId IN ({shared}{sql_string(tenant)})"
+            elif name not in _TENANT_SYSTEM_TABLES:
+                filters[name] = "0"
+        listed = ", ".join(f"{sql_string(t)}: {sql_string(f)}" for t, f in filters.items())
+        confined = {
+            "additional_table_filters": "{" + listed + "}",
+            "enable_analyzer": "1",
+            "use_query_cache": "0",
+        }
+        if root == "SelectWithUnionQuery":
+            self._check_tenant_reads(canonical, http.query_params, confined, allowed, user)
+        return confined
+
+    def _check_tenant_reads(
+        self,
+        canonical: str,
+        params: dict[str, str],
+        confined: Mapping[str, str],
+        allowed: set[str],
+        user: str,
+    ) -> None:
+        """Every table and table function the analyzer resolves must be allowed. It resolves
+        under the tenant filter already, read-only."""
+        query = "\n".join(line for line in canonical.splitlines() if not line.startswith("FORMAT "))
+        settings = settings_list({**confined, **_READER_SETTINGS})
+        tree = self._store.raw(
+            f"EXPLAIN QUERY TREE {query}\nSETTINGS {settings}", "TSVRaw", params
+        ).decode(errors="replace")
+        for line in tree.splitlines():
+            match = _TREE_TABLE.match(line)
+            if match is None:
+                if line.lstrip().startswith(("TABLE id:", "TABLE_FUNCTION id:")):  # fail closed
+                    raise _denied(user, f"cannot tell what {line.strip()!r} reads")
+                continue
+            kind, name = match.group(1), match.group(2)
+            if kind == "TABLE" and name not in allowed:
+                raise _denied(user, f"table {name} has no tenant column a filter could apply to")
+            if kind == "TABLE_FUNCTION" and name.lower() not in _TENANT_TABLE_FUNCTIONS:
+                raise _denied(user, f"table function {name}() could read around the tenant filter")
 
     def _insert(self, insert: InsertData, http: HttpParams) -> RawResult:
         """Load inline INSERT data as the engine loads files: FROM INFILE, a private temp file."""
@@ -325,12 +500,47 @@ def _refusal(user: str, why: str) -> SqlRequestError:
     return SqlRequestError(f"{user}: Cannot execute query in readonly mode: {why}", _READONLY)
 
 
-def _authenticate(request: Request, users: Mapping[str, SqlUser]) -> str:
-    """The user named by Basic auth, X-ClickHouse-User/Key or user/password URL parameters.
+def _denied(user: str, why: str) -> SqlRequestError:
+    return SqlRequestError(f"{user}: Not enough privileges: {why}", _ACCESS_DENIED)
+
+
+def _authenticate(
+    request: Request, users: Mapping[str, SqlUser], keys: KeyRing | None
+) -> _Identity:
+    """The user named by Basic auth, X-ClickHouse-User/Key or user/password URL parameters, and
+    the tenant it is confined to.
 
     Without any, the user is ``default`` with an empty password, as in ClickHouse. Digests are
-    compared in constant time, also for an unknown user, so timing tells nothing.
+    compared in constant time, also for an unknown user, so timing tells nothing. A managed API
+    key of scope ``read`` is a tenant user: its key id as the user name (or no name at all) and
+    its secret as the password; a revoked key fails as soon as ``keys`` has refreshed.
     """
+    name, password = _credentials(request)
+    shown = "default" if name is None else name
+    user = users.get(shown)
+    given = hashlib.sha256(password.encode()).digest()
+    expected = hashlib.sha256((user.password if user else "").encode()).digest()
+    claimed = request.headers.get(TENANT_HEADER)
+    if hmac.compare_digest(given, expected) and user is not None:
+        if claimed is not None and not claimed.strip():
+            raise _denied(shown, f"{TENANT_HEADER} must name a tenant")
+        return _Identity(shown, claimed)
+    key_id = key_id_of(password)
+    if keys is not None and key_id is not None and name in (None, key_id):
+        tenant = keys.tenant_for(f"Bearer {password}", "read")
+        if tenant is not None:
+            if claimed is not None and claimed != tenant:
+                raise _denied(key_id, f"this key reads tenant {tenant} only")
+            return _Identity(key_id, tenant)
+    raise SqlRequestError(
+        f"{shown}: Authentication failed: password is incorrect, or there is no user with"
+        " such name",
+        _AUTHENTICATION_FAILED,
+    )
+
+
+def _credentials(request: Request) -> tuple[str | None, str]:
+    """(user name or None when none was given, password) from wherever the client put them."""
     authorization = request.headers.get("authorization", "")
     if authorization[:6].lower() == "basic ":
         try:
@@ -338,24 +548,11 @@ def _authenticate(request: Request, users: Mapping[str, SqlUser]) -> str:
                 base64.b64decode(authorization[6:], validate=True).decode().partition(":")
             )
         except (binascii.Error, UnicodeDecodeError):
-            name, password = "", ""
-    elif "x-clickhouse-user" in request.headers:
-        name, password = (
-            request.headers["x-clickhouse-user"],
-            request.headers.get("x-clickhouse-key", ""),
-        )
-    else:
-        name = request.query_params.get("user", "default")
-        password = request.query_params.get("password", "")
-    user = users.get(name)
-    given = hashlib.sha256(password.encode()).digest()
-    expected = hashlib.sha256((user.password if user else "").encode()).digest()
-    if hmac.compare_digest(given, expected) and user is not None:
-        return name
-    raise SqlRequestError(
-        f"{name}: Authentication failed: password is incorrect, or there is no user with such name",
-        _AUTHENTICATION_FAILED,
-    )
+            return "", ""
+        return name, password
+    if "x-clickhouse-user" in request.headers or "x-clickhouse-key" in request.headers:
+        return request.headers.get("x-clickhouse-user"), request.headers.get("x-clickhouse-key", "")
+    return request.query_params.get("user"), request.query_params.get("password", "")
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
