@@ -1094,3 +1094,46 @@ ALTER TABLE decisions ON CLUSTER agentledger_cluster ADD COLUMN IF NOT EXISTS Ch
     AFTER TenantId;
 
 INSERT INTO schema_migrations (Version, Name, Checksum) VALUES (11, 'audit_chain_ids', '510fbb1bae8770d4f9cde4fc15df0153df88c0266ba6aec9985392a9bae33ae4');
+
+-- 0012_kpi_attributions
+CREATE TABLE IF NOT EXISTS kpi_attributions_local ON CLUSTER agentledger_cluster (
+    Timestamp DateTime64(9) CODEC(Delta(8), ZSTD(1)),
+    TenantId LowCardinality(String),
+    KpiName LowCardinality(String),
+    Unit LowCardinality(String),
+    Value Float64,
+    ServiceName LowCardinality(String),
+    DecisionId String,
+    TraceId String,
+    Agent LowCardinality(String),
+    AgentVersion LowCardinality(String),
+    Model LowCardinality(String),
+    DecisionType LowCardinality(String),
+    Traced Bool,
+    TraceCostUsd Float64,
+    TraceUnpricedTokens UInt64,
+    AttributedAt DateTime64(3) DEFAULT now64(3)
+) ENGINE = ReplicatedMergeTree('/clickhouse/tables/{uuid}/{shard}', '{replica}')
+PARTITION BY toYYYYMM(Timestamp)
+ORDER BY (TenantId, KpiName, Timestamp)
+TTL toDateTime(Timestamp) + toIntervalDay(3650);
+
+CREATE TABLE IF NOT EXISTS kpi_attributions ON CLUSTER agentledger_cluster AS kpi_attributions_local
+ENGINE = Distributed(agentledger_cluster, agentledger, kpi_attributions_local, cityHash64(DecisionId, TraceId));
+
+INSERT INTO schema_migrations (Version, Name, Checksum) VALUES (12, 'kpi_attributions', '9f169536b767b5aaf7e9e29f5f003edbe3beb94b9f78f663f39aead289353067');
+
+-- 0013_trace_lookup_tenant
+ALTER TABLE otel_traces_trace_id_ts_local ON CLUSTER agentledger_cluster ADD COLUMN IF NOT EXISTS TenantId LowCardinality(String)
+    DEFAULT '' CODEC(ZSTD(1)) FIRST;
+
+ALTER TABLE otel_traces_trace_id_ts ON CLUSTER agentledger_cluster ADD COLUMN IF NOT EXISTS TenantId LowCardinality(String)
+    DEFAULT '' CODEC(ZSTD(1)) FIRST;
+
+DROP VIEW IF EXISTS otel_traces_trace_id_ts_mv ON CLUSTER agentledger_cluster SYNC;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS otel_traces_trace_id_ts_mv ON CLUSTER agentledger_cluster TO otel_traces_trace_id_ts_local
+AS SELECT TenantId, TraceId, min(toDateTime(Timestamp)) AS Start, max(toDateTime(Timestamp)) AS End
+FROM otel_traces_local WHERE TraceId != '' GROUP BY TenantId, TraceId;
+
+INSERT INTO schema_migrations (Version, Name, Checksum) VALUES (13, 'trace_lookup_tenant', 'e7a550eca93ca97a0fe2b5e58d956ee64b286506e4250ee98a0bc5a31a3b285c');

@@ -6,7 +6,8 @@ from __future__ import annotations
 import random
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from datetime import timedelta
 
 import pyarrow as pa
 import pytest
@@ -16,6 +17,7 @@ from agentledger.analytics.kpi_attribution import (
     cost_per_kpi,
     kpi_outcomes,
 )
+from agentledger.analytics.kpi_rollup import attribution_watermark, run_kpi_attribution_job
 from agentledger.analytics.prices import Price, set_price
 from agentledger.storage.chdb_store import ChdbStore
 
@@ -208,3 +210,22 @@ def test_comparisons_refuse_what_cannot_be_compared(store: ChdbStore) -> None:
         compare_versions(store, "resolved", "support", "v1", "v1")
     with pytest.raises(ValueError, match="cannot group KPIs"):
         kpi_outcomes(store, "resolved", by="colour")  # type: ignore[arg-type]
+
+
+def test_the_stored_attribution_gives_the_same_results(store: ChdbStore) -> None:
+    """Run last: everything above, read back after the kpi_attribution job stored it."""
+    assert attribution_watermark(store) is None
+    calls: list[Callable[[], object]] = [
+        lambda: kpi_outcomes(store, "resolved", by="agent_version", tenant="rate"),
+        lambda: kpi_outcomes(store, "csat", by="model", tenant="csat"),
+        lambda: kpi_outcomes(store, "upsell_usd", by="decision_type"),
+        lambda: cost_per_kpi(store, "upsell_usd", by="agent_version", tenant="upsell"),
+        lambda: compare_versions(store, "csat", "support", "v1", "v2", tenant="csat"),
+        lambda: compare_versions(store, "resolved", "support", "v1", "v2", tenant="rate"),
+    ]
+    live = [call() for call in calls]
+    result = run_kpi_attribution_job(store, settle=timedelta(0))
+    assert result.rows > 0 and attribution_watermark(store) == result.window_end
+    assert [call() for call in calls] == live
+    assert run_kpi_attribution_job(store, settle=timedelta(0)).rows == 0
+    assert [call() for call in calls] == live

@@ -306,10 +306,10 @@ def cost_totals(
 
     Without ``as_of``, model/agent/agent_version/tenant/day/service/provider totals come from the
     rollups (whole UTC days from ``since``'s day, priced by the last cost job run). With
-    ``as_of``, and always for ``trace``, ``span`` and ``decision``, the spans in ``[since, until)`` are
-    priced now with the catalog as it stood at ``as_of``: a restatement. A decision's cost is its
-    trace's cost, shared equally by the decisions recorded in that trace; decision ``''``
-    collects the spans of traces without a decision.
+    ``as_of``, and always for ``trace``, ``span`` and ``decision``, the spans in
+    ``[since, until)`` are priced now with the catalog as it stood at ``as_of``: a restatement.
+    A decision's cost is its trace's cost, shared equally by the decisions recorded in that
+    trace; decision ``''`` collects the spans of traces without a decision.
     """
     if by not in _KEYS:
         raise ValueError(f"cannot group cost by {by!r}; choose one of: {', '.join(GROUPINGS)}")

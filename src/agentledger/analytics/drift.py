@@ -368,10 +368,14 @@ def quality_proxies(
     *,
     until: datetime | None = None,
     tenant: str | None = None,
+    service: str | None = None,
+    agent: str | None = None,
 ) -> list[dict[str, Any]]:
     """Signs of degradation without labels, per time bucket and model: decisions and their mean
     confidence, the share of checked decisions failing a policy check, the share escalated, and
-    model calls with their mean output tokens. A side with no rows in a bucket gives NULLs."""
+    model calls with their mean output tokens. A side with no rows in a bucket gives 0 counts and
+    NULL means. ``service`` and ``agent`` keep the decisions and spans of that service or agent.
+    Plain SQL without query settings, so a read-only user can run it."""
     if bucket < timedelta(seconds=1):
         raise ValueError("the bucket must be at least one second")
     span = _window((since, until or datetime.now(UTC)), "time range")
@@ -380,53 +384,63 @@ def quality_proxies(
         "hi": _ts(span[1]),
         "bucket": int(bucket.total_seconds()),
         "failed": list(FAILED_VERDICTS),
+        "quoted": [f'"{verdict}"' for verdict in FAILED_VERDICTS],
     }
     filters = _filters(params, None, tenant)
+    for column, name, value in (("ServiceName", "service", service), ("AgentName", "agent", agent)):
+        if value is not None:
+            params[name] = value
+            filters += f" AND {column} = {{{name}:String}}"
     if model is not None:
         params["model"] = model
         filters += " AND model = {model:String}"
     return query_rows(store, _QUALITY.format(filters=filters), params)
 
 
-_QUALITY = """
-WITH decided AS (
-    SELECT toDateTime64(toStartOfInterval(Timestamp, toIntervalSecond({{bucket:UInt32}}), 'UTC'),
-                        3, 'UTC') AS bucket,
-           ModelName AS model,
-           count() AS decisions,
-           avg(Confidence) AS mean_confidence,
-           countIf(notEmpty(JSONExtractArrayRaw(PolicyChecks))) AS checked,
-           countIf(arrayExists(
-               c -> lower(JSONExtractString(c, 'verdict')) IN {{failed:Array(String)}},
-               JSONExtractArrayRaw(PolicyChecks))) AS failing,
+_QUALITY_BUCKET = (
+    "toDateTime64(toStartOfInterval(Timestamp, toIntervalSecond({{bucket:UInt32}}), 'UTC'),"
+    " 3, 'UTC')"
+)
+_QUALITY_WINDOW = (
+    "Timestamp >= {{lo:DateTime64(6, 'UTC')}} AND Timestamp < {{hi:DateTime64(6, 'UTC')}}"
+)
+# Both sides summed into one row per bucket and model: a UNION ALL and GROUP BY rather than a
+# FULL JOIN, whose missing sides would need the join_use_nulls setting to come out as NULL. A
+# failing verdict's quoted name must occur in the text before the checks are parsed (most pass).
+_QUALITY = f"""
+SELECT bucket, model,
+       sum(d_n) AS decisions,
+       if(sum(d_conf_n) > 0, sum(d_conf) / sum(d_conf_n), NULL) AS mean_confidence,
+       if(sum(d_checked) > 0, sum(d_failing) / sum(d_checked), NULL) AS policy_failure_rate,
+       if(sum(d_n) > 0, sum(d_escalated) / sum(d_n), NULL) AS escalation_rate,
+       sum(c_n) AS model_calls,
+       if(sum(c_n) > 0, sum(c_tokens) / sum(c_n), NULL) AS mean_output_tokens
+FROM (
+    SELECT {_QUALITY_BUCKET} AS bucket, ModelName AS model,
+           count() AS d_n,
+           sum(ifNull(Confidence, 0)) AS d_conf,
+           count(Confidence) AS d_conf_n,
+           countIf(JSONType(PolicyChecks) = 'Array' AND JSONLength(PolicyChecks) > 0) AS d_checked,
+           countIf(multiSearchAnyCaseInsensitive(PolicyChecks, {{{{quoted:Array(String)}}}})
+                   AND arrayExists(
+                       c -> lower(JSONExtractString(c, 'verdict')) IN {{{{failed:Array(String)}}}},
+                       JSONExtractArrayRaw(PolicyChecks))) AS d_failing,
            countIf(startsWith(lower(Chosen), 'escalat')
-                   OR startsWith(lower(DecisionType), 'escalat')) AS escalated
+                   OR startsWith(lower(DecisionType), 'escalat')) AS d_escalated,
+           toUInt64(0) AS c_n, toUInt64(0) AS c_tokens
     FROM decisions
-    WHERE Timestamp >= {{lo:DateTime64(6, 'UTC')}} AND Timestamp < {{hi:DateTime64(6, 'UTC')}}
-          {filters}
+    WHERE {_QUALITY_WINDOW} {{filters}}
     GROUP BY bucket, model
-),
-called AS (
-    SELECT toDateTime64(toStartOfInterval(Timestamp, toIntervalSecond({{bucket:UInt32}}), 'UTC'),
-                        3, 'UTC') AS bucket,
+    UNION ALL
+    SELECT {_QUALITY_BUCKET} AS bucket,
            if(ResponseModel != '', ResponseModel, RequestModel) AS model,
-           count() AS model_calls,
-           avg(OutputTokens) AS mean_output_tokens
+           0, 0.0, 0, 0, 0, 0, count(), sum(OutputTokens)
     FROM otel_traces
-    WHERE Timestamp >= {{lo:DateTime64(6, 'UTC')}} AND Timestamp < {{hi:DateTime64(6, 'UTC')}}
-          AND OutputTokens > 0 AND model != '' {filters}
+    WHERE {_QUALITY_WINDOW} AND OutputTokens > 0 AND model != '' {{filters}}
     GROUP BY bucket, model
 )
-SELECT bucket, model,
-       ifNull(decided.decisions, 0) AS decisions,
-       decided.mean_confidence AS mean_confidence,
-       if(decided.checked > 0, decided.failing / decided.checked, NULL) AS policy_failure_rate,
-       if(decided.decisions > 0, decided.escalated / decided.decisions, NULL) AS escalation_rate,
-       ifNull(called.model_calls, 0) AS model_calls,
-       called.mean_output_tokens AS mean_output_tokens
-FROM decided FULL OUTER JOIN called USING (bucket, model)
+GROUP BY bucket, model
 ORDER BY bucket, model
-SETTINGS join_use_nulls = 1
 """
 
 

@@ -15,6 +15,8 @@ from agentledger.analytics.cost import run_cost_job
 from agentledger.analytics.drift import JOB_NAME as DRIFT
 from agentledger.analytics.drift import run_drift_job
 from agentledger.analytics.job_result import JobResult
+from agentledger.analytics.kpi_rollup import JOB_NAME as KPI_ATTRIBUTION
+from agentledger.analytics.kpi_rollup import run_kpi_attribution_job
 from agentledger.analytics.lineage import JOB as LINEAGE
 from agentledger.analytics.lineage import run_lineage_job
 from agentledger.storage.store import Store, query_rows
@@ -26,12 +28,14 @@ log = logging.getLogger(__name__)
 
 JobFn = Callable[[Store], JobResult]
 
-# In order: budgets read the cost rollups the cost job has just brought up to date.
+# In order: budgets read the cost rollups the cost job has just brought up to date; KPI
+# attribution prices traces with the catalog the cost job used.
 JOBS: dict[str, JobFn] = {
     "cost": run_cost_job,
     "budgets": run_budget_job,
     "anomalies": run_anomaly_job,
     DRIFT: run_drift_job,
+    KPI_ATTRIBUTION: run_kpi_attribution_job,
     LINEAGE: run_lineage_job,
 }
 

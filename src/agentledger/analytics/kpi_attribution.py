@@ -1,11 +1,11 @@
 """Business outcomes per agent, agent version, model and decision type, what they cost, and
 whether one agent version moved a KPI.
 
-A KPI event is attributed through its decision (``DecisionId`` -> ``decisions``: agent, version,
-decision type, model, trace) and its trace (its own ``TraceId``, else the decision's): what the
-decision does not say is taken from the trace's spans (agent, agent version, and the model that
-used the most tokens). ClickHouse does the joins and sums; Python runs the significance test on
-the per-version summaries (and, for continuous KPIs, on a capped sample of the values).
+A KPI event is attributed through its decision and trace by the rules of
+:mod:`~agentledger.analytics.kpi_rollup`, whose ``kpi_attribution`` job stores the attribution:
+events before its watermark are read from there, later ones attributed at query time the same
+way. ClickHouse does the joins and sums; Python runs the significance test on the per-version
+summaries (and, for continuous KPIs, on a capped sample of the values).
 
 Tests: a KPI whose values are all 0 or 1 is a rate; the two versions' rates are compared with a
 chi-square test on the 2x2 table (no continuity correction, so it equals the two-proportion
@@ -26,7 +26,14 @@ from typing import Final, Literal, get_args
 
 from scipy import stats
 
-from agentledger.analytics.cost import ns_text, priced_usage_sql, span_window_params
+from agentledger.analytics.cost import ns_text
+from agentledger.analytics.kpi_rollup import (
+    ATTRIBUTED_COLUMNS,
+    attributed_sql,
+    attribution_watermark,
+    window_events,
+    window_params,
+)
 from agentledger.storage.store import Store, query_rows
 
 __all__ = [
@@ -38,6 +45,7 @@ __all__ = [
     "compare_samples",
     "compare_versions",
     "cost_per_kpi",
+    "group_columns",
     "kpi_outcomes",
 ]
 
@@ -51,64 +59,64 @@ _KEYS: Final[dict[KpiGrouping, dict[str, str]]] = {
 }
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
-_TRACE_MODEL = "if(ResponseModel != '', ResponseModel, RequestModel)"
-
-# Every event of {kpi} in [{since}, {until}) (and {tenant}, '' = all) with what it is attributed to.
-_ATTRIBUTED = f"""
-WITH ev AS (
-    SELECT TenantId, Value, DecisionId, TraceId
-    FROM kpi_events
-    WHERE KpiName = {{kpi:String}}
-      AND Timestamp >= {{since:DateTime64(9)}} AND Timestamp < {{until:DateTime64(9)}}
-      AND ({{tenant:String}} = '' OR TenantId = {{tenant:String}})
-),
-dec AS (
-    SELECT TenantId, DecisionId, any(TraceId) AS DTrace, any(AgentName) AS DAgent,
-           any(AgentVersion) AS DVersion, any(DecisionType) AS DType, any(ModelName) AS DModel
-    FROM decisions
-    WHERE DecisionId IN (SELECT DecisionId FROM ev WHERE DecisionId != '')
-    GROUP BY TenantId, DecisionId
-),
-linked AS (
-    SELECT ev.TenantId AS TenantId, ev.Value AS Value, ev.DecisionId AS DecisionId,
-           if(ev.TraceId != '', ev.TraceId, dec.DTrace) AS TraceId, dec.DAgent AS DAgent,
-           dec.DVersion AS DVersion, dec.DType AS DecisionType, dec.DModel AS DModel
-    FROM ev LEFT JOIN dec ON ev.TenantId = dec.TenantId AND ev.DecisionId = dec.DecisionId
-),
-traces AS (
-    SELECT TenantId, TraceId, anyIf(AgentName, AgentName != '') AS TAgent,
-           anyIf(AgentVersion, AgentVersion != '') AS TVersion,
-           argMaxIf({_TRACE_MODEL}, InputTokens + OutputTokens, {_TRACE_MODEL} != '') AS TModel
-    FROM otel_traces
-    WHERE TraceId IN (SELECT TraceId FROM linked WHERE TraceId != '')
-      AND Timestamp < {{until:DateTime64(9)}}
-    GROUP BY TenantId, TraceId
+_STORED: Final = (
+    "SELECT {columns} FROM kpi_attributions"
+    " WHERE KpiName = {{kpi:String}}"
+    " AND Timestamp >= {{since:DateTime64(9)}} AND Timestamp < {{mid:DateTime64(9)}}"
+    " AND ({{tenant:String}} = '' OR TenantId = {{tenant:String}})"
+    " AND ({{service:String}} = '' OR ServiceName = {{service:String}})"
+    " AND ({{agent:String}} = '' OR Agent = {{agent:String}})"
 )
-SELECT l.TenantId AS TenantId, l.Value AS Value, l.DecisionId AS DecisionId,
-       l.TraceId AS TraceId, if(l.DAgent != '', l.DAgent, t.TAgent) AS Agent,
-       if(l.DVersion != '', l.DVersion, t.TVersion) AS AgentVersion,
-       if(l.DModel != '', l.DModel, t.TModel) AS Model, l.DecisionType AS DecisionType,
-       t.TraceId != '' AS Traced
-FROM linked AS l
-LEFT JOIN traces AS t ON l.TenantId = t.TenantId AND l.TraceId = t.TraceId
-"""
 
 
-def _params(
-    kpi: str, since: datetime | None, until: datetime | None, tenant: str | None
-) -> dict[str, object]:
+def _attributed(
+    store: Store,
+    kpi: str,
+    since: datetime | None,
+    until: datetime | None,
+    tenant: str | None,
+    service: str | None,
+    agent: str | None,
+    *,
+    fresh: bool,
+    priced: bool = False,
+    as_of: datetime | None = None,
+) -> tuple[str, dict[str, object]]:
+    """SQL (and its parameters) for every event of ``kpi`` in ``[since, until)`` with what it is
+    attributed to (:data:`~agentledger.analytics.kpi_rollup.ATTRIBUTED_COLUMNS`): the events
+    before the job's watermark from ``kpi_attributions``, with ``fresh`` the rest attributed now
+    (everything, when the job has not run or ``as_of`` restates cost with another catalog)."""
     if not kpi:
         raise ValueError("name the KPI (its agentledger.kpi.name)")
     since, until = since or _EPOCH, until or datetime.now(UTC)
     if since >= until:
         raise ValueError("since must be before until")
-    return {"kpi": kpi, "since": ns_text(since), "until": ns_text(until), "tenant": tenant or ""}
+    mark = None if as_of is not None else attribution_watermark(store)
+    middle = min(max(mark or since, since), until)
+    params = window_params(middle, until, as_of) | {
+        "kpi": kpi,
+        "tenant": tenant or "",
+        "service": service or "",
+        "agent": agent or "",
+        "since": ns_text(since),
+        "mid": ns_text(middle),
+    }
+    stored = _STORED.format(columns=", ".join(ATTRIBUTED_COLUMNS))
+    parts = [stored] if middle > since else []
+    if fresh and middle < until and window_events(store, params):
+        parts.append(attributed_sql(priced))
+    return " UNION ALL ".join(f"SELECT * FROM ({part})" for part in parts or [stored]), params
+
+
+def group_columns(by: KpiGrouping) -> tuple[str, ...]:
+    """The key columns of a :func:`kpi_outcomes` or :func:`cost_per_kpi` row grouped ``by``."""
+    if by not in _KEYS:
+        raise ValueError(f"cannot group KPIs by {by!r}; choose one of: {', '.join(KPI_GROUPINGS)}")
+    return tuple(_KEYS[by])
 
 
 def _grouping(by: KpiGrouping) -> tuple[str, str]:
-    if by not in _KEYS:
-        raise ValueError(f"cannot group KPIs by {by!r}; choose one of: {', '.join(KPI_GROUPINGS)}")
-    keys = _KEYS[by]
+    keys = {name: _KEYS[by][name] for name in group_columns(by)}
     return ", ".join(f"{column} AS {name}" for name, column in keys.items()), ", ".join(keys)
 
 
@@ -119,16 +127,23 @@ def kpi_outcomes(
     since: datetime | None = None,
     until: datetime | None = None,
     tenant: str | None = None,
+    *,
+    service: str | None = None,
+    agent: str | None = None,
+    fresh: bool = True,
 ) -> list[dict[str, object]]:
     """Per group: ``events``, ``total``, ``mean``, ``stddev`` of the KPI's values, and whether
-    they are all 0/1 (``binary``: the mean is then a rate)."""
+    they are all 0/1 (``binary``: the mean is then a rate). ``service`` keeps the events its
+    service reported, ``agent`` those attributed to that agent. ``fresh=False`` reads only what
+    the ``kpi_attribution`` job stored (fast; events after its last run are left out)."""
     select, names = _grouping(by)
+    rows, params = _attributed(store, kpi, since, until, tenant, service, agent, fresh=fresh)
     return query_rows(
         store,
         f"SELECT {select}, count() AS events, sum(Value) AS total, avg(Value) AS mean,"
         " stddevSampStable(Value) AS stddev, countIf(Value NOT IN (0, 1)) = 0 AS binary"
-        f" FROM ({_ATTRIBUTED}) GROUP BY {names} ORDER BY events DESC, {names}",
-        _params(kpi, since, until, tenant),
+        f" FROM ({rows}) GROUP BY {names} ORDER BY events DESC, {names}",
+        params,
     )
 
 
@@ -140,32 +155,36 @@ def cost_per_kpi(
     until: datetime | None = None,
     tenant: str | None = None,
     as_of: datetime | None = None,
+    *,
+    service: str | None = None,
+    agent: str | None = None,
+    fresh: bool = True,
 ) -> list[dict[str, object]]:
     """Per group: the KPI's value sum, the cost of the traces its events are attributed to
-    (each trace counted once per group, priced with the catalog as of ``as_of``) and
-    ``cost_per_unit`` = cost / value sum (None when the sum is 0), e.g. dollars per resolved
-    ticket or per dollar of upsell. ``events_without_trace`` counts events whose trace is not
-    stored (expired or never sent): their cost is missing from ``cost_usd``."""
+    (each trace counted once per group) and ``cost_per_unit`` = cost / value sum (None when the
+    sum is 0), e.g. dollars per resolved ticket or per dollar of upsell. Traces are priced by
+    the ``kpi_attribution`` job with the catalog of its run; ``as_of`` prices them all now with
+    the catalog as it stood then (a restatement, slower). ``events_without_trace`` counts events
+    whose trace is not stored (expired or never sent): their cost is missing from ``cost_usd``.
+    ``service``, ``agent`` and ``fresh`` as for :func:`kpi_outcomes`."""
     select, names = _grouping(by)
-    params = _params(kpi, since, until, tenant)
-    usage = priced_usage_sql(
-        ["TraceId"], f"AND TraceId IN (SELECT TraceId FROM ({_ATTRIBUTED}) WHERE Traced)"
+    rows, params = _attributed(
+        store, kpi, since, until, tenant, service, agent, fresh=fresh, priced=True, as_of=as_of
     )
-    params |= span_window_params(None, until, as_of)
     return query_rows(
         store,
         f"""
 SELECT {names}, sum(Total) AS kpi_value, sum(Events) AS events,
-       countIf(Traced) AS traces, round(sum(c.CostUsd), 6) AS cost_usd,
-       sum(c.UnpricedTokens) AS unpriced_tokens,
+       countIf(Traced) AS traces, round(sum(CostUsd), 6) AS cost_usd,
+       sum(UnpricedTokens) AS unpriced_tokens,
        sumIf(Events, NOT Traced) AS events_without_trace,
        if(kpi_value = 0, NULL, cost_usd / kpi_value) AS cost_per_unit
 FROM (
-    SELECT {select}, TraceId, any(Traced) AS Traced, sum(Value) AS Total, count() AS Events
-    FROM ({_ATTRIBUTED})
+    SELECT {select}, TraceId, any(Traced) AS Traced, sum(Value) AS Total, count() AS Events,
+           any(TraceCostUsd) AS CostUsd, any(TraceUnpricedTokens) AS UnpricedTokens
+    FROM ({rows})
     GROUP BY {names}, TraceId
-) AS g
-LEFT JOIN ({usage}) AS c ON g.TraceId = c.TraceId
+)
 GROUP BY {names}
 ORDER BY kpi_value DESC, {names}
 """,
@@ -332,22 +351,23 @@ def compare_versions(
     alpha: float = 0.05,
     confidence: float = 0.95,
     max_samples: int = 50_000,
+    *,
+    service: str | None = None,
+    fresh: bool = True,
 ) -> VersionComparison:
     """Compare ``kpi`` between two versions of ``agent`` over events in ``[since, until)``: a
     rate test for 0/1 KPIs, Mann-Whitney U otherwise (on at most ``max_samples`` values per
-    version, a deterministic hash sample; means and variances stay exact)."""
+    version, a deterministic hash sample; means and variances stay exact). ``service`` and
+    ``fresh`` as for :func:`kpi_outcomes`."""
     if version_a == version_b:
         raise ValueError("pick two different versions to compare")
     if not 0 < alpha < 1:
         raise ValueError("alpha must be between 0 and 1, e.g. 0.05")
     if max_samples < 2:
         raise ValueError("max_samples must be at least 2")
-    params = _params(kpi, since, until, tenant) | {
-        "agent": agent,
-        "versions": [version_a, version_b],
-        "cap": max_samples,
-    }
-    chosen = " WHERE Agent = {agent:String} AND AgentVersion IN {versions:Array(String)}"
+    rows, params = _attributed(store, kpi, since, until, tenant, service, agent, fresh=fresh)
+    params |= {"versions": [version_a, version_b], "cap": max_samples}
+    chosen = " WHERE AgentVersion IN {versions:Array(String)}"
     summary = {
         row["version"]: row
         for row in query_rows(
@@ -355,7 +375,7 @@ def compare_versions(
             "SELECT AgentVersion AS version, count() AS n, sum(Value) AS total,"
             " avg(Value) AS mean, varSampStable(Value) AS variance,"
             " countIf(Value NOT IN (0, 1)) AS non_binary"
-            f" FROM ({_ATTRIBUTED}){chosen} GROUP BY version",
+            f" FROM ({rows}){chosen} GROUP BY version",
             params,
         )
     }
@@ -371,7 +391,7 @@ def compare_versions(
         samples: dict[str, list[float]] = {version_a: [], version_b: []}
         for row in query_rows(
             store,
-            f"SELECT AgentVersion AS version, Value FROM ({_ATTRIBUTED}){chosen}"
+            f"SELECT AgentVersion AS version, Value FROM ({rows}){chosen}"
             " ORDER BY cityHash64(DecisionId, TraceId, Value) LIMIT {cap:UInt64} BY version",
             params,
         ):
@@ -379,8 +399,8 @@ def compare_versions(
         result = compare_samples(
             samples[version_a],
             samples[version_b],
-            (n_a, float(a["mean"]), float(a["variance"])),
-            (n_b, float(b["mean"]), float(b["variance"])),
+            (n_a, float(a["mean"]), float(a["variance"] or 0.0)),
+            (n_b, float(b["mean"]), float(b["variance"] or 0.0)),
             confidence,
         )
         kind = "continuous"

@@ -5,11 +5,9 @@ Run with ``python -m streamlit run app.py`` (see :func:`agentledger.dashboards.d
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import streamlit as st
 
-_PAGES = Path(__file__).parent / "pages"
+from agentledger.dashboards.navigation import pages
 
 st.set_page_config(page_title="AgentLedger", layout="wide")
-st.navigation([st.Page(_PAGES / "overview.py", title="Overview", url_path="", default=True)]).run()
+st.navigation(pages()).run()

@@ -2,37 +2,38 @@
 
 The dashboards are just another ClickHouse client: they read through an HTTP endpoint as a
 read-only user (``AGENTLEDGER_CLICKHOUSE_URL``), never by opening the embedded engine, which
-only one process may own. Loaders are cached for :data:`CACHE_TTL_SECONDS` so several viewers and
-reruns of the same window share one query.
+only one process may own. Every query runs through :func:`cached`, for :data:`CACHE_TTL_SECONDS`, so
+several viewers and reruns of the same window share one query.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
-import pandas as pd
 import streamlit as st
 
 from agentledger.config import Settings, mask_url
 from agentledger.dashboards import queries
-from agentledger.dashboards.timerange import ALIGN_SECONDS, Window
+from agentledger.dashboards.timerange import ALIGN_SECONDS
 from agentledger.storage.http_store import HttpStore
 
 __all__ = [
     "CACHE_TTL_SECONDS",
     "Source",
-    "agent_latency",
-    "cost_by_model",
+    "cached",
+    "collector_metrics_url",
     "describe_error",
     "filter_values",
-    "kpi_totals",
-    "latest_decisions",
     "otlp_endpoint",
     "source",
-    "span_totals",
-    "throughput",
+    "store_for",
 ]
+
+T = TypeVar("T")
 
 CACHE_TTL_SECONDS = ALIGN_SECONDS
 _ANY_ADDRESS = {"", "0.0.0.0", "::"}
@@ -40,28 +41,37 @@ _ANY_ADDRESS = {"", "0.0.0.0", "::"}
 
 @dataclass(frozen=True)
 class Source:
-    """The ClickHouse endpoint and database a dashboard reads; also the loaders' cache key."""
+    """The ClickHouse endpoint and database a dashboard reads, and the tenant a logged-in viewer
+    is confined to ("" for all); also the loaders' cache key."""
 
     url: str
     database: str
+    tenant: str = ""
 
     @property
     def masked_url(self) -> str:
         return mask_url(self.url)
 
 
-def source(settings: Settings) -> Source:
-    """``AGENTLEDGER_CLICKHOUSE_URL``, else the embedded SQL endpoint as the ``reader`` user."""
+def source(settings: Settings, tenant: str = "") -> Source:
+    """``AGENTLEDGER_CLICKHOUSE_URL``, else the embedded SQL endpoint as the ``reader`` user;
+    with ``tenant``, the endpoint itself confines every query to that tenant's rows."""
     url = settings.clickhouse_url or (
         f"http://reader:{quote(settings.reader_password, safe='')}@"
         f"{_reachable(settings.host)}:{settings.sql_port}"
     )
-    return Source(url, settings.database)
+    return Source(url, settings.database, tenant)
 
 
 def otlp_endpoint(settings: Settings) -> str:
     """Where agents send OTLP/HTTP, for the empty-state hints."""
     return f"http://{_reachable(settings.host)}:{settings.otlp_http_port}"
+
+
+def collector_metrics_url(settings: Settings) -> str:
+    """The collector's Prometheus ``/metrics`` (served on the OTLP/HTTP port)."""
+    scheme = "https" if settings.tls_cert_file else "http"
+    return f"{scheme}://{_reachable(settings.host)}:{settings.otlp_http_port}/metrics"
 
 
 def describe_error(src: Source, exc: Exception) -> str:
@@ -80,42 +90,30 @@ def describe_error(src: Source, exc: Exception) -> str:
 
 @st.cache_resource(show_spinner=False)
 def _store(src: Source) -> HttpStore:
-    return HttpStore(src.url, src.database)
+    return HttpStore(src.url, src.database, tenant=src.tenant or None)
+
+
+def store_for(src: Source) -> HttpStore:
+    """The one shared connection to ``src`` (a read-only user's, in production)."""
+    return _store(src)
+
+
+def cached(src: Source, query: Callable[..., T], *args: Hashable) -> T:
+    """``query(store, *args)`` through the shared connection, cached for
+    :data:`CACHE_TTL_SECONDS` per source, query and arguments (frozen dataclasses such as
+    :class:`~agentledger.dashboards.filters.Filters` are fine arguments: they are the key)."""
+    result: T = _cached(src, f"{query.__module__}.{query.__qualname__}", args, query)
+    return result
 
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
-def filter_values(src: Source, tenant: str) -> dict[str, list[str]]:
-    return queries.filter_values(_store(src), tenant)
+def _cached(src: Source, name: str, args: tuple[Hashable, ...], _query: Callable[..., Any]) -> Any:
+    return _query(_store(src), *args)
 
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
-def throughput(src: Source, window: Window) -> pd.DataFrame:
-    return queries.throughput(_store(src), window.start, window.end, window.step_seconds)
-
-
-@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
-def span_totals(src: Source, window: Window) -> pd.DataFrame:
-    return queries.span_totals(_store(src), window.start, window.end)
-
-
-@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
-def agent_latency(src: Source, window: Window) -> pd.DataFrame:
-    return queries.agent_latency(_store(src), window.start, window.end)
-
-
-@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
-def cost_by_model(src: Source, window: Window) -> pd.DataFrame:
-    return queries.cost_by_model(_store(src), window.start, window.end)
-
-
-@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
-def latest_decisions(src: Source, window: Window) -> pd.DataFrame:
-    return queries.latest_decisions(_store(src), window.start, window.end)
-
-
-@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
-def kpi_totals(src: Source, window: Window) -> pd.DataFrame:
-    return queries.kpi_totals(_store(src), window.start, window.end)
+def filter_values(src: Source, tenant: str, start: datetime) -> dict[str, list[str]]:
+    return queries.filter_values(_store(src), tenant, start)
 
 
 def _reachable(host: str) -> str:

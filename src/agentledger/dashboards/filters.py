@@ -8,7 +8,7 @@ cannot forget the tenant a logged-in viewer is confined to.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import streamlit as st
@@ -16,7 +16,7 @@ import streamlit as st
 from agentledger.dashboards.queries import utc_text
 from agentledger.dashboards.timerange import Window, pick_window
 
-__all__ = ["Filters", "pick_filters"]
+__all__ = ["ANY", "Filters", "pick_filters", "url_choice"]
 
 
 @dataclass(frozen=True)
@@ -60,35 +60,39 @@ class Filters:
 
 def pick_filters(
     *,
-    tenants: Sequence[str],
-    services: Sequence[str],
-    agents: Sequence[str],
+    values: Callable[[Window], Mapping[str, Sequence[str]]],
     forced_tenant: str | None,
 ) -> Filters:
     """Render the filters in the sidebar and return them.
 
-    ``forced_tenant`` is the tenant a logged-in viewer is confined to: it replaces the tenant
-    choice entirely, whatever the URL says.
+    ``values(window)`` gives the menus' choices (``tenants``, ``services``, ``agents``) seen in
+    the chosen window. ``forced_tenant`` is the tenant a logged-in viewer is confined to: it
+    replaces the tenant choice entirely, whatever the URL says.
     """
     with st.sidebar:
         window = pick_window()
+        seen = values(window)
+        tenants, services, agents = seen["tenants"], seen["services"], seen["agents"]
         if forced_tenant is None:
-            tenant = _choice("Tenant", "tenant", tenants)
+            tenant = url_choice("Tenant", "tenant", tenants)
         else:
             st.caption(f"Tenant: **{forced_tenant}**")
             tenant = forced_tenant
-        service = _choice("Service", "service", services)
-        agent = _choice("Agent", "agent", agents)
+            if st.query_params.get("tenant", forced_tenant) != forced_tenant:
+                st.query_params["tenant"] = forced_tenant  # links and the URL show the real view
+        service = url_choice("Service", "service", services)
+        agent = url_choice("Agent", "agent", agents)
     return Filters(window, tenant, service, agent)
 
 
-_ANY = "(any)"
+ANY = "(any)"
 
 
-def _choice(label: str, key: str, values: Sequence[str]) -> str:
-    """A select bound to query parameter ``key``; a value from a link is kept even when it is not
-    among ``values`` (no data for it yet in this window), so links never silently widen."""
+def url_choice(label: str, key: str, values: Sequence[str]) -> str:
+    """A select bound to query parameter ``key``, returning "" for :data:`ANY`; a value from a
+    link is kept even when it is not among ``values`` (no data for it yet in this window), so
+    links never silently widen."""
     current = st.query_params.get(key, "")
-    options = [_ANY, *sorted({*values, current} - {""})]
+    options = [ANY, *sorted({*values, current} - {""})]
     chosen = st.selectbox(label, options, key=key, bind="query-params")
-    return "" if chosen in (None, _ANY) else str(chosen)
+    return "" if chosen in (None, ANY) else str(chosen)

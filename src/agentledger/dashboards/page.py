@@ -7,8 +7,9 @@ A page module is then only its panels: ``run_page("Cost", _render)`` where ``_re
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
 import streamlit as st
 
@@ -22,6 +23,8 @@ from agentledger.storage.store import StoreError
 __all__ = ["REFRESH_CHOICES", "PageContext", "run_page"]
 
 REFRESH_CHOICES = {"off": None, "10s": 10, "30s": 30, "1m": 60}
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,10 @@ class PageContext:
     def otlp_endpoint(self) -> str:
         return data.otlp_endpoint(self.settings)
 
+    def load(self, query: Callable[..., T], *args: Hashable) -> T:
+        """``query(store, *args)``, cached briefly (see :func:`data.cached`)."""
+        return data.cached(self.src, query, *args)
+
 
 def run_page(title: str, body: Callable[[PageContext], None]) -> None:
     """Render page ``title`` around ``body``, re-running ``body`` alone on auto-refresh."""
@@ -47,18 +54,15 @@ def run_page(title: str, body: Callable[[PageContext], None]) -> None:
     except ConfigError as exc:
         st.error(f"Invalid configuration: {exc}")
         return
-    src = data.source(settings)
+    src = data.source(settings, forced_tenant or "")
     try:
-        values = data.filter_values(src, forced_tenant or "")
+        filters = pick_filters(
+            values=lambda window: data.filter_values(src, forced_tenant or "", window.start),
+            forced_tenant=forced_tenant,
+        )
     except StoreError as exc:
         st.error(data.describe_error(src, exc))
         return
-    filters = pick_filters(
-        tenants=values["tenants"],
-        services=values["services"],
-        agents=values["agents"],
-        forced_tenant=forced_tenant,
-    )
     with st.sidebar:
         refresh = st.segmented_control(
             "Auto-refresh",

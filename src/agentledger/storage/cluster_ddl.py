@@ -45,6 +45,7 @@ SHARDING_KEYS: dict[str, str] = {
     "budgets": "cityHash64(TenantId, AgentName, Period)",
     "anomalies": "cityHash64(TenantId, Kind, Entity, Metric)",
     "hourly_entity_metrics": "cityHash64(TenantId, Kind, Entity)",
+    "kpi_attributions": "cityHash64(DecisionId, TraceId)",
     "job_watermarks": "cityHash64(Job)",
 }
 
@@ -63,6 +64,7 @@ _ALTER = re.compile(r"^ALTER TABLE (\w+)\s+(.*)$", re.I | re.S)
 _RENAME = re.compile(r"^RENAME TABLE (.*)$", re.I | re.S)
 _RENAME_PAIR = re.compile(r"^(\w+)\s+TO\s+(\w+)$", re.I)
 _DROP = re.compile(r"^DROP TABLE (IF EXISTS )?(\w+)$", re.I)
+_DROP_VIEW = re.compile(r"^DROP VIEW (IF EXISTS )?(\w+)$", re.I)
 _INSERT = re.compile(r"^INSERT INTO \w+", re.I)
 # A table a view reads: FROM/JOIN name, but not ARRAY JOIN, a function, or a qualified name.
 _SOURCE = re.compile(r"(?<!ARRAY )\b(FROM|JOIN)\s+(\w+)\b(?!\s*[.(])", re.I)
@@ -90,6 +92,8 @@ def render_for_cluster(statement: str, cluster: str, database: str) -> list[str]
             f"DROP TABLE IF EXISTS {table} {on} SYNC",
             f"DROP TABLE IF EXISTS {table}{LOCAL_SUFFIX} {on} SYNC",
         ]
+    if match := _DROP_VIEW.match(statement):  # a view is per node, over the local tables
+        return [f"DROP VIEW IF EXISTS {match.group(2)} {on} SYNC"]
     if _INSERT.match(statement):
         return [statement]  # through the Distributed tables, like any writer
     raise ValueError(f"cannot rewrite this migration statement for a cluster: {statement[:80]!r}")

@@ -144,6 +144,9 @@ _TENANT_SYSTEM_TABLES = frozenset(
 )  # fmt: skip
 # Tenant-bearing tables a tenant still may not read: key hashes are nobody's business.
 _PRIVATE_TABLES = frozenset({"api_keys"})
+# Tables of this database without tenant rows that every tenant may read whole: how far each
+# analytics job has got (a job name and a time), which pages show as "data as of".
+_SHARED_TABLES = frozenset({"job_watermarks"})
 # Functions that read a dictionary (whose source may be a file, a URL or a program) or a Join
 # table (which no tenant filter reaches).
 _TABLE_READING_FUNCTIONS = ("dict", "joinget")
@@ -157,10 +160,12 @@ _TABLES = (
     " FROM system.columns WHERE name = 'TenantId') AS c"
     " ON t.database = c.database AND t.name = c.table"
 )
-# A table or table function of the analyzer's tree; the name is the line's last field, so an alias
-# can never pose as one.
+# A table or table function of the analyzer's tree. The name is the last field but for
+# ", final: 1" (a table read with FINAL); greedy, so an alias that spells out another
+# ", table_name: ..." cannot stand in for the real one. A line this does not match is refused.
 _TREE_TABLE = re.compile(
-    r"^ *(TABLE|TABLE_FUNCTION) id: \d+.*, (?:table_name|table_function_name): (.*)$"
+    r"^ *(TABLE|TABLE_FUNCTION) id: \d+.*, (?:table_name|table_function_name): ([^,]*)"
+    r"(?:, final: 1)?$"
 )
 _TEXT_FORMATS = ("pretty", "vertical", "markdown", "values", "customseparated", "template", "tskv")
 
@@ -386,6 +391,8 @@ class _Engine:
                 allowed.add(name)
                 shared = "'', " if row["shared"] else ""
                 filters[name] = f"TenantId IN ({shared}{sql_string(tenant)})"
+            elif mine and row["table"] in _SHARED_TABLES:
+                allowed.add(name)
             elif name not in _TENANT_SYSTEM_TABLES:
                 filters[name] = "0"
         listed = ", ".join(f"{sql_string(t)}: {sql_string(f)}" for t, f in filters.items())
