@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 import pandas as pd
 
 from agentledger.dashboards.filters import Filters
-from agentledger.dashboards.queries import frame
+from agentledger.dashboards.queries import FILLED_BUCKETS, STEP, frame
 from agentledger.storage.store import Store
 
 __all__ = [
@@ -170,11 +170,10 @@ def histogram_quantile(found: Scrape, name: str, q: float) -> float:
 def ingest_history(store: Store, filters: Filters) -> pd.DataFrame:
     """Per chart bucket of the window, by when rows were stored (``InsertedAt``): Spans,
     Decisions and KpiEvents stored, and P50/P95 seconds from span start to storage."""
-    step = "toIntervalSecond({step:UInt32})"
     stored = (
         "InsertedAt >= {start:DateTime64(3, 'UTC')} AND InsertedAt < {end:DateTime64(3, 'UTC')}"
     )
-    bucket = f"toStartOfInterval(toDateTime(InsertedAt, 'UTC'), {step})"
+    bucket = f"toStartOfInterval(toDateTime(InsertedAt, 'UTC'), {STEP})"
     sql = f"""
         SELECT toDateTime64(Bucket, 0, 'UTC') AS Time, Spans, Decisions, KpiEvents,
                P50DelayS, P95DelayS
@@ -200,10 +199,7 @@ def ingest_history(store: Store, filters: Filters) -> pd.DataFrame:
                 GROUP BY 1
             )
             GROUP BY Bucket
-            ORDER BY Bucket WITH FILL
-                FROM toStartOfInterval(toDateTime({{start:DateTime64(3, 'UTC')}}, 'UTC'), {step})
-                TO toDateTime({{end:DateTime64(3, 'UTC')}}, 'UTC')
-                STEP {step}
+            {FILLED_BUCKETS}
         )
         ORDER BY Time
     """

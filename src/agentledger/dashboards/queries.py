@@ -96,11 +96,10 @@ def period_totals(store: Store, filters: Filters) -> pd.DataFrame:
 def trend(store: Store, filters: Filters) -> pd.DataFrame:
     """Per chart bucket of the window (empty buckets filled with zeros by ClickHouse): Spans,
     Traces, Errors, P95Ms of runs and Tokens."""
-    step = "toIntervalSecond({step:UInt32})"
     sql = f"""
         SELECT toDateTime64(Bucket, 0, 'UTC') AS Time, Spans, Traces, Errors, P95Ms, Tokens
         FROM (
-            SELECT toStartOfInterval(toDateTime(Timestamp, 'UTC'), {step}) AS Bucket,
+            SELECT toStartOfInterval(toDateTime(Timestamp, 'UTC'), {STEP}) AS Bucket,
                    count() AS Spans,
                    uniq(TraceId) AS Traces,
                    countIf(StatusCode = 'Error') AS Errors,
@@ -109,10 +108,7 @@ def trend(store: Store, filters: Filters) -> pd.DataFrame:
             FROM otel_traces
             WHERE {filters.where()}
             GROUP BY Bucket
-            ORDER BY Bucket WITH FILL
-                FROM toStartOfInterval(toDateTime({{start:DateTime64(3, 'UTC')}}, 'UTC'), {step})
-                TO toDateTime({{end:DateTime64(3, 'UTC')}}, 'UTC')
-                STEP {step}
+            {FILLED_BUCKETS}
         )
         ORDER BY Time
     """
@@ -212,6 +208,16 @@ def utc_text(moment: datetime) -> str:
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC)
     return moment.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+
+
+STEP = "toIntervalSecond({step:UInt32})"
+"""A chart bucket's width: the ``step`` parameter, in seconds."""
+FILLED_BUCKETS = f"""ORDER BY Bucket WITH FILL
+                FROM toStartOfInterval(toDateTime({{start:DateTime64(3, 'UTC')}}, 'UTC'), {STEP})
+                TO toDateTime({{end:DateTime64(3, 'UTC')}}, 'UTC')
+                STEP {STEP}"""
+"""Every bucket of the window in order, empty ones filled with zeros by ClickHouse, so a quiet
+minute shows as a dip in a line rather than being interpolated over."""
 
 
 def frame(store: Store, sql: str, params: Params) -> pd.DataFrame:
