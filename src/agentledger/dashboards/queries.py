@@ -71,11 +71,12 @@ def golden_signals(store: Store, filters: Filters) -> pd.DataFrame:
 
 def period_totals(store: Store, filters: Filters) -> pd.DataFrame:
     """Two rows, Period 'current' and 'previous' (the window just before, of the same length):
-    Spans, Traces, Errors, ErrorRate, P95Ms of runs and Tokens."""
+    Spans, Traces (started in the period: root spans, exact and 2x cheaper than counting
+    distinct trace ids), Errors, ErrorRate, P95Ms of runs and Tokens."""
     sql = f"""
         SELECT if(Timestamp >= {{start:DateTime64(3, 'UTC')}}, 'current', 'previous') AS Period,
                count() AS Spans,
-               uniq(TraceId) AS Traces,
+               countIf(ParentSpanId = '') AS Traces,
                countIf(StatusCode = 'Error') AS Errors,
                Errors / Spans AS ErrorRate,
                quantileIf(0.95)(Duration, {RUN}) {_MS} AS P95Ms,
@@ -95,13 +96,13 @@ def period_totals(store: Store, filters: Filters) -> pd.DataFrame:
 
 def trend(store: Store, filters: Filters) -> pd.DataFrame:
     """Per chart bucket of the window (empty buckets filled with zeros by ClickHouse): Spans,
-    Traces, Errors, P95Ms of runs and Tokens."""
+    Traces (started: root spans), Errors, P95Ms of runs and Tokens."""
     sql = f"""
         SELECT toDateTime64(Bucket, 0, 'UTC') AS Time, Spans, Traces, Errors, P95Ms, Tokens
         FROM (
             SELECT toStartOfInterval(toDateTime(Timestamp, 'UTC'), {STEP}) AS Bucket,
                    count() AS Spans,
-                   uniq(TraceId) AS Traces,
+                   countIf(ParentSpanId = '') AS Traces,
                    countIf(StatusCode = 'Error') AS Errors,
                    ifNotFinite(quantileIf(0.95)(Duration, {RUN}) {_MS}, 0) AS P95Ms,
                    sum(InputTokens + OutputTokens) AS Tokens

@@ -64,6 +64,7 @@ def _headline(totals: pd.DataFrame, trend: pd.DataFrame, cost: pd.DataFrame) -> 
         delta=f"{int(now['Traces'] - before['Traces']):+,}",
         delta_color="off",
         chart_data=list(trend["Traces"]),
+        help="Traces started in the range (their root span is in it).",
     )
     columns[2].metric(
         "Error rate",
