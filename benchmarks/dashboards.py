@@ -37,7 +37,7 @@ from agentledger.analytics.prices import seed_default_prices
 from agentledger.audit import AuditChain
 from agentledger.dashboards import APP_PATH
 from agentledger.dashboards.filters import Filters
-from agentledger.dashboards.navigation import available
+from agentledger.dashboards.navigation import PAGES
 from agentledger.dashboards.panels import PANELS
 from agentledger.dashboards.timerange import window_for
 from agentledger.storage.chdb_store import ChdbStore
@@ -345,7 +345,7 @@ def _render_pages(url: str, loads: int) -> list[dict[str, Any]]:
         _wait_health(port, app)
         driver.get(f"http://127.0.0.1:{port}/")  # start the server's session machinery
         WebDriverWait(driver, 120).until(rendered("Overview"))
-        for spec in available():
+        for spec in PAGES:
             times = []
             for _ in range(loads):
                 start = time.perf_counter()
@@ -362,7 +362,7 @@ def _render_pages(url: str, loads: int) -> list[dict[str, Any]]:
                     "errors": failed,
                 }
             )
-        for row, spec in zip(results, available(), strict=True):
+        for row, spec in zip(results, PAGES, strict=True):
             clicks = []
             for _ in range(loads):
                 path, title = ("", "Overview") if spec.url_path else ("traces", "Traces")

@@ -196,14 +196,14 @@ def test_unreachable_server_shows_masked_url(monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_app_navigation_lists_every_page(reader_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    from agentledger.dashboards.navigation import available
+    from agentledger.dashboards.navigation import PAGES
 
     monkeypatch.setenv("AGENTLEDGER_CLICKHOUSE_URL", reader_url)
     app = AppTest.from_file(str(APP_PATH), default_timeout=60)
     app.run()
     assert not app.exception
     assert app.title[0].value == "Overview"
-    paths = [spec.url_path for spec in available()]
+    paths = [spec.url_path for spec in PAGES]
     assert paths[:3] == ["", "traces", "decisions"] and paths[-1] == "collector"
 
 

@@ -1,7 +1,6 @@
 """The dashboards' pages and their URL paths, in menu order.
 
-A page whose module is not there (a page still being written) is left out of the menu rather
-than breaking the app; tests and the benchmark read :data:`PAGES` to cover every page.
+Tests and the benchmark read :data:`PAGES` to cover every page.
 """
 
 from __future__ import annotations
@@ -12,7 +11,7 @@ from typing import NamedTuple
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
-__all__ = ["PAGES", "PAGES_DIR", "PageSpec", "available", "pages"]
+__all__ = ["PAGES", "PAGES_DIR", "PageSpec", "pages"]
 
 # Not "pages/": Streamlit runs a pages/ folder next to the entry script as an old-style
 # multipage app until st.navigation first runs, so a first visit to /traces would skip app.py.
@@ -43,14 +42,9 @@ PAGES = (
 )
 
 
-def available() -> list[PageSpec]:
-    """The pages whose module exists."""
-    return [spec for spec in PAGES if spec.path.is_file()]
-
-
 def pages() -> list[StreamlitPage]:
     """``st.Page`` objects for the available pages; Overview is the default."""
     return [
         st.Page(spec.path, title=spec.title, url_path=spec.url_path, default=spec.url_path == "")
-        for spec in available()
+        for spec in PAGES
     ]
