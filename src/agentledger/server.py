@@ -134,7 +134,7 @@ def build_platform(settings: Settings) -> Platform:
     migrate_settings(store, settings)
     seed_default_prices(store)
     metrics = SelfMetrics()
-    spool = Spool(spool_dir(settings), settings.spool_max_bytes)
+    spool = Spool(spool_dir(settings), settings.spool_max_bytes, settings.spool_segment_bytes)
     writer = Writer(spool, store, settings.flush_interval_seconds, on_stored=metrics.written)
     _replay(writer)
     keys = KeyRing.from_settings(settings, store)

@@ -1137,3 +1137,8 @@ AS SELECT TenantId, TraceId, min(toDateTime(Timestamp)) AS Start, max(toDateTime
 FROM otel_traces_local WHERE TraceId != '' GROUP BY TenantId, TraceId;
 
 INSERT INTO schema_migrations (Version, Name, Checksum) VALUES (13, 'trace_lookup_tenant', 'e7a550eca93ca97a0fe2b5e58d956ee64b286506e4250ee98a0bc5a31a3b285c');
+
+-- 0014_trace_lookup_deduplication
+ALTER TABLE otel_traces_trace_id_ts_local ON CLUSTER agentledger_cluster MODIFY SETTING non_replicated_deduplication_window = 10000;
+
+INSERT INTO schema_migrations (Version, Name, Checksum) VALUES (14, 'trace_lookup_deduplication', '2d2fa06a00fc6c4d83a46b057224559aac8eb26595bd74038b4a5d43a5aa9167');

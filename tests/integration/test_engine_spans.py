@@ -20,7 +20,7 @@ from agentledger.collector.spans import spans_to_arrow
 from agentledger.collector.spool import RawRequest, Spool
 from agentledger.collector.writer import Writer
 from agentledger.storage.chdb_store import ChdbStore
-from agentledger.storage.store import query_rows
+from agentledger.storage.store import StoreError, query_rows
 from tests.conftest import StoredIngestor
 
 _counter = iter(range(1, 1 << 62))
@@ -169,6 +169,41 @@ def test_a_replayed_segment_is_stored_once(tables: ChdbStore, tmp_path: Path) ->
         tables, "SELECT SpanAttributes['deep'] AS v FROM otel_traces WHERE TenantId = 'replay'"
     )
     assert sorted(row["v"] for row in stored) == ["", "[[]]"]
+
+
+def test_a_segment_stopped_mid_insert_is_stored_once_in_many_blocks(
+    tables: ChdbStore, tmp_path: Path
+) -> None:
+    """Blocks of 8 spans: an insert stopped by a deep value has written the blocks before it;
+    the writer's insert without that request, and a replay of it all, store every span once,
+    in the spans table and in the lookup its view feeds."""
+    tenant = f"blocks-{next(_counter)}"
+    requests = [
+        _request(
+            [("service.name", AnyValue(string_value=tenant))],
+            [_span([], 2, 1) for _ in range(3)],
+        )
+        for _ in range(12)
+    ]
+    nested = AnyValue(array_value=ArrayValue(values=[AnyValue(array_value=ArrayValue())]))
+    requests[7].resource_spans[0].scope_spans[0].spans[1].attributes.add(key="d", value=nested)
+    raw = [RawRequest(tenant, 3, request.SerializeToString()) for request in requests]
+    counts = (
+        "SELECT (SELECT count() FROM otel_traces WHERE TenantId = {t:String}) AS spans, "
+        "(SELECT count() FROM otel_traces_trace_id_ts WHERE TenantId = {t:String}) AS lookups"
+    )
+    path = tmp_path / "segment.otlp"
+    with path.open("wb") as out:
+        for position, request in enumerate(raw):
+            engine_spans._write_delimited(out, request, position)
+    with pytest.raises(StoreError, match="nested too deep"):
+        tables.command(engine_spans.insert_sql("otel_traces", path, None, tenant, block_spans=8))
+    (written,) = query_rows(tables, counts, {"t": tenant})
+    assert 0 < written["spans"] < 21, written
+    for attempt in range(2):
+        deep = engine_spans.insert_requests(tables, "otel_traces", raw, tenant, block_spans=8)
+        assert deep == [7]
+        assert query_rows(tables, counts, {"t": tenant}) == [{"spans": 33, "lookups": 33}], attempt
 
 
 def test_the_tenant_is_the_keys_whatever_the_payload_carries(tables: ChdbStore) -> None:

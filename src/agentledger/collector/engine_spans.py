@@ -1,24 +1,29 @@
 """The fast path for spans: the engine decodes the OTLP protobuf of a spool segment itself.
 
 Turning spans into Python objects and then Arrow columns costs about 10 µs a span on top of
-the insert; ClickHouse reads the same protobuf and builds the attribute maps in about 2 µs a
-span, on its own threads. So the receiver spools the raw request and the writer runs one
+the insert; ClickHouse reads the same protobuf and builds the attribute maps in about 3 µs a
+span, without the GIL. So the receiver spools the raw request and the writer runs one
 ``INSERT ... SELECT ... FROM file(segment, 'Protobuf')`` per segment. The SQL reproduces the
 reference decoder (:mod:`agentledger.collector.spans`) byte for byte; a test holds the two to
 the same rows.
 
 What the SQL does not attempt: an attribute holding a map (``kvlist_value``; rare in agent
 telemetry, where attributes are flat), or an array holding an array or a map. The insert stops
-at the first span with one, before writing anything (the segment is one block, written only
-once all of it is read); a probe then finds those requests, the insert runs without them and
-the writer decodes them in Python.
+at the first attribute list with one; a probe then finds those requests, the insert runs again
+without them and the writer decodes them in Python.
+
+A segment is inserted in blocks of a fixed size, cut the same way on every run (one thread,
+fixed block sizes), and ClickHouse deduplicates each block by the insert's token and its index.
+So the engine works a block at a time, not a segment at a time, and a replay stores nothing
+twice: after a crash in the middle of an insert, and after an insert stopped by a deep value (the
+blocks written before it are the same in the insert that skips the deep requests).
 """
 
 from __future__ import annotations
 
-from contextlib import ExitStack
+from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 from agentledger.collector.spans import SPAN_KINDS, STATUS_CODES
 from agentledger.collector.spool import RawRequest
@@ -58,20 +63,23 @@ _POSITION_TAG = b"\x70"  # field 14, varint
 _TENANT_TAG = b"\x7a"  # field 15, length-delimited
 _DEEP = "agentledger: values nested too deep for the engine"
 _THROW_IF_CODE = 395
-# Files read in parallel by the engine: parsing and rendering use both cores.
-_STREAMS = 2
 _SETTINGS = {
     # The packaged file, by absolute path: an inline ("string") schema would be cached by the
     # engine in a folder under the working directory.
     "format_schema": f"{SCHEMA}:{MESSAGE}",
     "input_format_protobuf_oneof_presence": "1",
 }
-# The whole segment becomes one block (one part per partition), so a replay after a crash in the
-# middle of the insert meets the same deduplication tokens and stores nothing twice. The spool
-# bounds a segment's size.
+# Blocks cut the same way on every run (see the module doc): one thread reads the file and
+# writes the table, spans are rendered in chunks of at most ``_CHUNK_SPANS`` and written in
+# blocks of at least ``BLOCK_SPANS``.
+BLOCK_SPANS = 32768
+_CHUNK_SPANS = 8192
 _INSERT_SETTINGS = {
-    "min_insert_block_size_rows": str(1 << 40),
-    "min_insert_block_size_bytes": str(1 << 40),
+    # Requests are parsed a few MiB at a time, not a whole segment at once.
+    "input_format_max_block_size_bytes": str(4 << 20),
+    "max_threads": "1",
+    "max_insert_threads": "1",
+    "min_insert_block_size_bytes": "0",
 }
 
 
@@ -80,45 +88,41 @@ class EngineStore(Store, LocalEngine, Protocol):
 
 
 def insert_requests(
-    store: EngineStore, table: str, requests: list[RawRequest], dedup_token: str
+    store: EngineStore,
+    table: str,
+    requests: list[RawRequest],
+    dedup_token: str,
+    block_spans: int = BLOCK_SPANS,
 ) -> list[int]:
     """Insert the spans of ``requests`` into ``table``; return the positions of the requests
     left to the reference decoder (values nested deeper than the SQL renders)."""
-    with ExitStack() as files:
-        paths = [files.enter_context(store.scratch_file(".otlp")) for _ in range(_STREAMS)]
-        for stream, path in enumerate(paths):
-            path.write_bytes(
-                b"".join(
-                    _delimited(requests[position], position)
-                    for position in range(stream, len(requests), _STREAMS)
-                )
-            )
+    with store.scratch_file(".otlp") as path:
+        with path.open("wb") as out:
+            for position, request in enumerate(requests):
+                _write_delimited(out, request, position)
         try:
-            store.command(insert_sql(table, paths, None, dedup_token))
+            store.command(insert_sql(table, path, None, dedup_token, block_spans))
             return []
         except StoreError as exc:
             if exc.code != _THROW_IF_CODE or _DEEP not in str(exc):
                 raise
-        rows = store.query_arrow(deep_requests_sql(paths)).to_pylist()
+        rows = store.query_arrow(deep_requests_sql(path)).to_pylist()
         deep = [row["position"] for row in rows]
         if len(deep) < len(requests):
-            store.command(insert_sql(table, paths, deep, f"{dedup_token}:shallow"))
+            store.command(insert_sql(table, path, deep, dedup_token, block_spans))
     return deep
 
 
-def _delimited(request: RawRequest, position: int) -> bytes:
+def _write_delimited(out: BinaryIO, request: RawRequest, position: int) -> None:
+    """``request`` as one varint-delimited ``TenantRequest``, written in pieces (the payload is
+    a view of the spool segment: it is not copied)."""
     tenant = request.tenant.encode()
-    message = b"".join(
-        (
-            request.payload,
-            _POSITION_TAG,
-            _varint(position),
-            _TENANT_TAG,
-            _varint(len(tenant)),
-            tenant,
-        )
+    trailer = b"".join(
+        (_POSITION_TAG, _varint(position), _TENANT_TAG, _varint(len(tenant)), tenant)
     )
-    return _varint(len(message)) + message
+    out.write(_varint(len(request.payload) + len(trailer)))
+    out.write(request.payload)
+    out.write(trailer)
 
 
 def _varint(value: int) -> bytes:
@@ -134,17 +138,20 @@ def _quote(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def _source(paths: list[Path]) -> str:
-    """The table function reading files of varint-delimited ``TenantRequest`` messages (in one
-    folder; scratch file names hold no commas or braces)."""
-    names = ",".join(path.name for path in paths)
-    return f"file({_quote(f'{paths[0].parent}/{{{names}}}')}, 'Protobuf', {_quote(STRUCTURE)})"
+def _source(path: Path) -> str:
+    """The table function reading a file of varint-delimited ``TenantRequest`` messages."""
+    return f"file({_quote(str(path))}, 'Protobuf', {_quote(STRUCTURE)})"
 
 
-def _settings(dedup_token: str | None = None) -> str:
+def _settings(dedup_token: str | None = None, block_spans: int = BLOCK_SPANS) -> str:
     values = dict(_SETTINGS)
     if dedup_token:
-        values.update(_INSERT_SETTINGS, insert_deduplication_token=dedup_token)
+        values.update(
+            _INSERT_SETTINGS,
+            max_block_size=str(min(block_spans, _CHUNK_SPANS)),
+            min_insert_block_size_rows=str(block_spans),
+            insert_deduplication_token=dedup_token,
+        )
     return "SETTINGS " + ", ".join(f"{key} = {_quote(value)}" for key, value in values.items())
 
 
@@ -216,10 +223,10 @@ def _map(kvs: str) -> str:
     )
 
 
-def _deep(lists: str) -> str:
-    """True when attribute lists hold what the SQL does not render (see module doc). Tuple
+def _deep(kvs: str) -> str:
+    """True when an attribute list holds what the SQL does not render (see module doc). Tuple
     elements of whole arrays, not lambdas: the check runs over every attribute of every span."""
-    value = f"tupleElement(arrayFlatten({lists}), 'value')"
+    value = f"tupleElement({kvs}, 'value')"
     inner = (
         f"arrayFlatten(tupleElement(tupleElement(tupleElement({value}, 'array_value'), "
         "'values'), 'value'))"
@@ -228,6 +235,13 @@ def _deep(lists: str) -> str:
         f"has(tupleElement({value}, 'value'), 'kvlist_value') "
         f"OR has({inner}, 'array_value') OR has({inner}, 'kvlist_value')"
     )
+
+
+def _checked_map(kvs: str) -> str:
+    """The map of ``kvs``, or a stop at the first list the SQL cannot render: checked list by
+    list inside the rendering lambda, an expression far cheaper for the engine to analyse than
+    one over all of a request's lists."""
+    return f"if(throwIf({_deep(kvs)}, {_quote(_DEEP)}) = 0, {_map(kvs)}, map())"
 
 
 _SPANS_OF_REQUEST = (
@@ -283,39 +297,37 @@ _COLUMNS = {
 }
 
 
-def deep_requests_sql(paths: list[Path]) -> str:
+def deep_requests_sql(path: Path) -> str:
     """The positions of the requests the insert must leave to the reference decoder."""
     return (
-        f"SELECT position FROM {_source(paths)} WHERE {_deep(_REQUEST_LISTS)} "
+        f"SELECT position FROM {_source(path)} WHERE {_deep(f'arrayFlatten({_REQUEST_LISTS})')} "
         f"ORDER BY position {_settings()}"
     )
 
 
 def insert_sql(
-    table: str, paths: list[Path], skip: list[int] | None, dedup_token: str | None
+    table: str,
+    path: Path,
+    skip: list[int] | None,
+    dedup_token: str | None,
+    block_spans: int = BLOCK_SPANS,
 ) -> str:
-    """INSERT of every span in ``paths`` but those of the requests at positions ``skip``; with
-    ``skip`` None, the insert fails (writing nothing) at the first request it cannot render.
-
-    The check rides in the tenant column rather than a WHERE clause: a filter over the nested
-    columns costs the engine a second pass over them.
-    """
+    """INSERT of every span in ``path`` but those of the requests at positions ``skip``; with
+    ``skip`` None, the insert stops at the first attribute list it cannot render."""
     columns = ", ".join(f"`{name}`" for name in _COLUMNS)
     values = ",\n    ".join(_COLUMNS.values())
-    tenant = "tenant"
-    if skip is None:
-        tenant = f"if(throwIf({_deep(_REQUEST_LISTS)}, {_quote(_DEEP)}) = 0, tenant, '')"
     where = f"position NOT IN ({', '.join(map(str, skip or [-1]))})"
-    requests = f"SELECT {tenant} AS tenant, resource_spans FROM {_source(paths)} WHERE {where}"
+    requests = f"SELECT tenant, resource_spans FROM {_source(path)} WHERE {where}"
+    render = _checked_map if skip is None else _map
     return (
         f"INSERT INTO {table} ({columns})\n"
         f"SELECT\n    {values}\n"
-        f"FROM ({_spans(requests)})\n"
-        f"{_settings(dedup_token)}"
+        f"FROM ({_spans(requests, render)})\n"
+        f"{_settings(dedup_token, block_spans)}"
     )
 
 
-def _spans(requests: str) -> str:
+def _spans(requests: str, render: Callable[[str], str]) -> str:
     """One row per span of ``requests``: tenant, scope, the span, and ``maps``: the rendered
     attribute maps of its resource, itself, each event and each link, in that order.
 
@@ -339,6 +351,6 @@ def _spans(requests: str) -> str:
     )
     return (
         "SELECT tenant, scope_name, scope_version, span, "
-        f"arrayMap(kvs -> {_map('kvs')}, {lists}) AS maps "
+        f"arrayMap(kvs -> {render('kvs')}, {lists}) AS maps "
         f"FROM ({scopes}) ARRAY JOIN span"
     )
