@@ -75,7 +75,7 @@ class Settings:
     redact_deny_keys: str = ""
     redact_allow_keys: str = ""
     spool_max_bytes: int = 1024 * 1024 * 1024
-    spool_segment_bytes: int = 16 * 1024 * 1024
+    spool_segment_bytes: int = 8 * 1024 * 1024
     flush_interval_seconds: float = 0.2
     job_interval_seconds: float = 30.0
     run_jobs: bool = True

@@ -93,7 +93,7 @@ class Segment:
 class Spool:
     """Append batches to the open segment; rotate it into ready segments for the writer."""
 
-    def __init__(self, directory: Path, max_bytes: int, segment_bytes: int = 16 << 20) -> None:
+    def __init__(self, directory: Path, max_bytes: int, segment_bytes: int = 8 << 20) -> None:
         self.directory = directory
         self.directory.mkdir(parents=True, exist_ok=True)
         self.max_bytes = max_bytes
