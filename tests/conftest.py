@@ -138,15 +138,22 @@ def serve_argv(
 
 
 def start_server(
-    tmp: Path, extra_env: dict[str, str] | None = None
+    tmp: Path,
+    extra_env: dict[str, str] | None = None,
+    passwords: tuple[str, str] = ("admin-pw", "reader-pw"),
+    keys: dict[str, str] | None = None,
+    log: Path | None = None,
 ) -> tuple[Server, subprocess.Popen[bytes]]:
+    """``agentledger serve`` on free ports with the admin and reader ``passwords`` and static
+    ``keys`` (tenant: key), its output to ``log`` when given; returns once it is ready."""
     otlp_port, sql_port, grpc_port = free_port(), free_port(), free_port()
-    keys = {"acme": "key-acme-123", "globex": "key-globex-456"}
+    keys = keys or {"acme": "key-acme-123", "globex": "key-globex-456"}
+    admin_pw, reader_pw = passwords
     env = dict(os.environ)
     env.update(
         {
-            "AGENTLEDGER_ADMIN_PASSWORD": "admin-pw",
-            "AGENTLEDGER_READER_PASSWORD": "reader-pw",
+            "AGENTLEDGER_ADMIN_PASSWORD": admin_pw,
+            "AGENTLEDGER_READER_PASSWORD": reader_pw,
             "AGENTLEDGER_API_KEYS": ",".join(f"{t}:{k}" for t, k in keys.items()),
             "AGENTLEDGER_JOB_INTERVAL_SECONDS": "3600",
         }
@@ -154,12 +161,17 @@ def start_server(
     env.pop("AGENTLEDGER_CLICKHOUSE_URL", None)
     env.update(extra_env or {})
     data_dir = tmp / "data"
-    proc = subprocess.Popen(serve_argv(data_dir, otlp_port, grpc_port, sql_port), env=env)
+    argv = serve_argv(data_dir, otlp_port, grpc_port, sql_port)
+    if log is None:
+        proc = subprocess.Popen(argv, env=env)
+    else:
+        with log.open("wb") as out:
+            proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT)
     server = Server(
         f"http://127.0.0.1:{otlp_port}",
         sql_port,
-        "admin-pw",
-        "reader-pw",
+        admin_pw,
+        reader_pw,
         keys,
         env,
         data_dir,

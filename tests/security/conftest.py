@@ -4,7 +4,6 @@ and managed read keys: what every security test attacks."""
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import subprocess
 import time
@@ -21,7 +20,7 @@ import pytest
 from agentledger.collector.keys import create_key
 from agentledger.storage.http_store import HttpStore
 
-from ..conftest import Server, free_port, serve_argv, stop, wait_http
+from ..conftest import Server, start_server, stop
 
 TENANTS = ("acme", "globex")
 
@@ -71,45 +70,17 @@ class LoggedServer:
 
 def start_logged(tmp: Path, extra_env: dict[str, str] | None = None) -> LoggedServer:
     """``agentledger serve`` with fresh random passwords and keys, stdout and stderr to a file."""
-    otlp_port, sql_port, grpc_port = free_port(), free_port(), free_port()
     admin_pw, reader_pw = secrets.token_urlsafe(18), secrets.token_urlsafe(18)
     keys = {tenant: f"static-{tenant}-{secrets.token_urlsafe(18)}" for tenant in TENANTS}
-    env = dict(os.environ)
-    env.pop("AGENTLEDGER_CLICKHOUSE_URL", None)
-    env.update(
-        AGENTLEDGER_ADMIN_PASSWORD=admin_pw,
-        AGENTLEDGER_READER_PASSWORD=reader_pw,
-        AGENTLEDGER_API_KEYS=",".join(f"{t}:{k}" for t, k in keys.items()),
-        AGENTLEDGER_JOB_INTERVAL_SECONDS="3600",
-        AGENTLEDGER_KEY_REFRESH_SECONDS="0.5",
-        **(extra_env or {}),
-    )
-    data_dir = tmp / "data"
     tmp.mkdir(parents=True, exist_ok=True)
     log = tmp / "serve.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            serve_argv(data_dir, otlp_port, grpc_port, sql_port),
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    server = Server(
-        f"http://127.0.0.1:{otlp_port}",
-        sql_port,
-        admin_pw,
-        reader_pw,
-        keys,
-        env,
-        data_dir,
-        grpc_port,
+    server, proc = start_server(
+        tmp,
+        {"AGENTLEDGER_KEY_REFRESH_SECONDS": "0.5", **(extra_env or {})},
+        passwords=(admin_pw, reader_pw),
+        keys=keys,
+        log=log,
     )
-    try:
-        wait_http(f"{server.otlp_url}/readyz", proc=proc)
-        wait_http(f"http://127.0.0.1:{sql_port}/ping", proc=proc)
-    except Exception:
-        proc.kill()
-        raise
     return LoggedServer(server, proc, log, {admin_pw, reader_pw, *keys.values()})
 
 

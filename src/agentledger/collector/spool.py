@@ -26,6 +26,8 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from agentledger.config import Settings
+
 __all__ = ["RawRequest", "Segment", "Spool", "SpoolFull"]
 
 _Frames = bytes  # (Spool.bytes is a property)
@@ -93,7 +95,12 @@ class Segment:
 class Spool:
     """Append batches to the open segment; rotate it into ready segments for the writer."""
 
-    def __init__(self, directory: Path, max_bytes: int, segment_bytes: int = 8 << 20) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        max_bytes: int,
+        segment_bytes: int = Settings.spool_segment_bytes,
+    ) -> None:
         self.directory = directory
         self.directory.mkdir(parents=True, exist_ok=True)
         self.max_bytes = max_bytes
