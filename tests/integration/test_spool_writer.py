@@ -89,6 +89,31 @@ def test_a_store_that_refuses_keeps_the_data_spooled(store: ChdbStore, tmp_path:
     assert spool.bytes == 0
 
 
+def test_a_full_spool_tells_a_slow_store_from_a_failing_one(
+    store: ChdbStore, tmp_path: Path
+) -> None:
+    """Overloaded (429) while the store has not failed; unavailable (503) once it refuses, until
+    it takes a segment again. A fresh collector's first insert may still be under way when the
+    spool fills: that store is slow, not down."""
+    spool = Spool(tmp_path / "spool", max_bytes=2_000)
+    writer = Writer(spool, store, interval=0.05)
+
+    def refusal() -> SpoolFull:
+        with pytest.raises(SpoolFull) as caught:
+            spool.append([("refusing", _rows(0, 1000))])
+        return caught.value
+
+    spool.append([("refusing", _rows(0, 5))])
+    assert refusal().draining
+    spool.rotate()
+    with pytest.raises(StoreError):
+        writer.drain()
+    assert not refusal().draining
+    store.command("CREATE TABLE refusing (id Int64, name String) ENGINE = MergeTree ORDER BY id")
+    assert writer.drain() == 5
+    assert refusal().draining
+
+
 def test_the_background_writer_drains_and_stops_cleanly(store: ChdbStore, tmp_path: Path) -> None:
     store.command("CREATE TABLE background (id Int64, name String) ENGINE = MergeTree ORDER BY id")
     spool = Spool(tmp_path / "spool", max_bytes=10_000_000)

@@ -34,15 +34,17 @@ _Frames = bytes  # (Spool.bytes is a property)
 _HEAD = struct.Struct("<I")
 _SIZE = struct.Struct("<Q")
 _OPEN, _READY = ".open", ".ready"
-# A store that took a segment this recently is behind, not down.
+# A store that took a segment this recently (or, just after start, has not failed yet) is behind,
+# not down.
 _DRAINING_SECONDS = 10.0
 
 
 class SpoolFull(Exception):
     """The spool cannot take a request: over its size limit, or the disk refused the write.
 
-    ``draining`` tells a slow store (it took a segment within the last few seconds: the receiver
-    answers 429, overloaded) from a store that takes nothing (503, unavailable).
+    ``draining`` tells a slow store (its last write did not fail and it took a segment within the
+    last few seconds, or the spool is that new: the receiver answers 429, overloaded) from a store
+    that takes nothing (503, unavailable).
     """
 
     def __init__(self, message: str, draining: bool) -> None:
@@ -110,7 +112,8 @@ class Spool:
         self._sequence = int(time.time() * 1000) * 1000
         self._bytes = sum(path.stat().st_size for path in self._files())
         self._full = False
-        self._last_done = float("-inf")
+        self._failing = False
+        self._last_done = time.monotonic()
         self._recover()
         self._open_path = self._new_path(_OPEN)
         self._file = self._open_path.open("ab")
@@ -159,7 +162,8 @@ class Spool:
 
     def _refuse(self, message: str) -> SpoolFull:
         self._full = True
-        return SpoolFull(message, time.monotonic() - self._last_done < _DRAINING_SECONDS)
+        draining = not self._failing and time.monotonic() - self._last_done < _DRAINING_SECONDS
+        return SpoolFull(message, draining)
 
     def _cut(self, size: int) -> None:
         """Drop a frame the disk took only part of, so the segment stays a sequence of frames
@@ -193,7 +197,13 @@ class Spool:
         with self._lock:
             self._bytes -= size
             self._full = False
+            self._failing = False
             self._last_done = time.monotonic()
+
+    def failed(self) -> None:
+        """The store refused a segment: a full spool now means unavailable, not overloaded."""
+        with self._lock:
+            self._failing = True
 
     def close(self) -> None:
         with self._lock:

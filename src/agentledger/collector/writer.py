@@ -63,7 +63,11 @@ class Writer:
         """Store every ready segment, oldest first; return rows stored. Raises StoreError."""
         rows = 0
         for segment in self._spool.ready():
-            rows += self._store_segment(segment)
+            try:
+                rows += self._store_segment(segment)
+            except StoreError:
+                self._spool.failed()
+                raise
             self._spool.done(segment)
         self.healthy = True
         return rows
