@@ -45,7 +45,9 @@ from agentledger.collector.rate_limit import RateLimiter
 from agentledger.collector.redaction import Redactor
 from agentledger.collector.self_metrics import SelfMetrics
 from agentledger.collector.spool import Spool
+from agentledger.collector.writer import Writer
 from agentledger.storage.http_store import HttpStore
+from agentledger.storage.store import StoreError
 
 from ..conftest import Server, StoredIngestor
 
@@ -376,13 +378,18 @@ def test_full_admission_is_resource_exhausted_with_retry_info(server: Server) ->
 
 
 def test_a_full_spool_is_unavailable_with_retry_info(server: Server, tmp_path: Path) -> None:
-    # The store is behind (the read-only SQL user refuses every insert, so nothing drains) and
-    # the spool is full: the collector takes nothing more until it has room.
+    # The store refuses every insert (the read-only SQL user), so nothing drains, and the spool
+    # is full: the collector takes nothing more until it has room.
     store = HttpStore(f"http://reader:{server.reader_password}@127.0.0.1:{server.sql_port}")
-    spool = Spool(tmp_path / "spool", max_bytes=64)
+    spool = Spool(tmp_path / "spool", max_bytes=1 << 20)
     ingestor = Ingestor(spool, AuditChain(store), Redactor(), RateLimiter({}), SelfMetrics())
     admission = Admission(max_bytes=1 << 20)
     try:
+        ingestor.traces(_small_trace_request("grpc-store-down"), "acme")
+        spool.max_bytes = spool.bytes  # full with what the store refuses
+        spool.rotate()
+        with pytest.raises(StoreError):
+            Writer(spool, store, interval=60).drain()
         with (
             _receiver(ingestor, KeyRing({"k": "acme"}), admission) as port,
             grpc.insecure_channel(f"127.0.0.1:{port}") as channel,
