@@ -1142,3 +1142,8 @@ INSERT INTO schema_migrations (Version, Name, Checksum) VALUES (13, 'trace_looku
 ALTER TABLE otel_traces_trace_id_ts_local ON CLUSTER agentledger_cluster MODIFY SETTING non_replicated_deduplication_window = 10000;
 
 INSERT INTO schema_migrations (Version, Name, Checksum) VALUES (14, 'trace_lookup_deduplication', '2d2fa06a00fc6c4d83a46b057224559aac8eb26595bd74038b4a5d43a5aa9167');
+
+-- 0015_compact_span_parts
+ALTER TABLE otel_traces_local ON CLUSTER agentledger_cluster MODIFY SETTING min_bytes_for_wide_part = 67108864;
+
+INSERT INTO schema_migrations (Version, Name, Checksum) VALUES (15, 'compact_span_parts', 'd4ca6e4fd2991c01678dbb714347bcb28a74ec4a28abfc8be088b7bb43eaa20a');
