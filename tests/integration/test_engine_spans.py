@@ -240,3 +240,24 @@ def test_requests_with_secrets_or_bad_spans_take_the_reference_path(tables: Chdb
     clean = _request([], [_span([("note", AnyValue(string_value="fine"))], 1, 0)])
     assert ingest.ingestor._raw_traces(clean, "t") is not None
     assert ingest.ingestor._raw_traces(_request([], [secret]), "t") is None
+
+
+def test_a_full_segment_lands_as_one_compact_part(tables: ChdbStore, tmp_path: Path) -> None:
+    """Past ClickHouse's default Wide threshold (10 MiB uncompressed), a segment's part stays
+    Compact: one data file instead of a file pair per column stream (migration 0015)."""
+    spool = Spool(tmp_path / "spool", max_bytes=1 << 30, segment_bytes=1 << 30)
+    value = AnyValue(string_value="x" * 700)
+    for _ in range(8):
+        spans = [_span([("input.value", value)], 1, 0) for _ in range(1000)]
+        request = _request([("service.name", AnyValue(string_value="compact"))], spans)
+        spool.append_raw("otel_traces", RawRequest("compact", 1000, request.SerializeToString()))
+    spool.rotate()
+    assert Writer(spool, tables, interval=60).drain() == 8000
+    (part,) = query_rows(
+        tables,
+        "SELECT part_type, data_uncompressed_bytes AS size FROM system.parts "
+        "WHERE active AND database = currentDatabase() AND table = 'otel_traces' AND name IN "
+        "(SELECT DISTINCT _part FROM otel_traces WHERE TenantId = 'compact')",
+    )
+    assert part["size"] > 10 << 20
+    assert part["part_type"] == "Compact"
