@@ -8,25 +8,36 @@ segment size, in a fresh process and store: the fixed cost of one insert (a segm
 ``--seconds`` of storing. Prints spans stored per second of storing, the process CPU per span
 (background merges included) and the peak RSS.
 
+``--without`` measures what each optional part of the span schema costs, and so how fast the
+writer could go at most: each variant strips parts of ``otel_traces`` after the migrations
+(``views``: the materialized views fed from it; ``indexes``: its skip indexes; ``zstd``: ZSTD
+column codecs become LZ4; ``merges``: background merges stopped, the insert alone), and
+``+`` joins parts.
+
     python benchmarks/writer.py --segment-mib 8 16 32 --seconds 20
+    python benchmarks/writer.py --segment-mib 8 --without none views indexes views+indexes+zstd
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import random
+import re
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 _SPANS_PER_REQUEST = 400
+_STRIPPABLE = ("views", "indexes", "zstd", "merges")
 
 
-def measure(segment_mib: int, seconds: float) -> dict[str, float]:
+def measure(segment_mib: int, seconds: float, without: str = "none") -> dict[str, float | str]:
     from agentledger.collector.spool import RawRequest, Spool
     from agentledger.collector.writer import Writer
     from agentledger.storage.chdb_store import ChdbStore
@@ -38,6 +49,7 @@ def measure(segment_mib: int, seconds: float) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         store = ChdbStore(Path(tmp) / "data")
         migrate(store)
+        _strip(store, without)
         spool = Spool(Path(tmp) / "spool", max_bytes=1 << 40, segment_bytes=segment_mib << 20)
         writer = Writer(spool, store, interval=60)
 
@@ -61,6 +73,7 @@ def measure(segment_mib: int, seconds: float) -> dict[str, float]:
         store.close()
     assert count == spans + 5 * _SPANS_PER_REQUEST, (count, spans)
     return {
+        "without": without,
         "segment_mib": segment_mib,
         "spans_per_segment": per_segment * _SPANS_PER_REQUEST,
         "fixed_ms_per_insert": fixed * 1000,
@@ -68,6 +81,50 @@ def measure(segment_mib: int, seconds: float) -> dict[str, float]:
         "cpu_us_per_span": cpu / spans * 1e6,
         "peak_rss_mib": _peak_rss_mib(),
     }
+
+
+def _strip(store: Any, without: str) -> None:
+    """Take the parts named in ``without`` out of ``otel_traces`` (see the module doc)."""
+    parts = _parts(without)
+
+    def names(sql: str) -> list[str]:
+        return [line for line in store.raw(sql + " FORMAT TSV").decode().splitlines() if line]
+
+    where = "database = currentDatabase() AND table = 'otel_traces'"
+    if "views" in parts:
+        for view in names(
+            "SELECT arrayJoin(dependencies_table) FROM system.tables "
+            "WHERE database = currentDatabase() AND name = 'otel_traces'"
+        ):
+            store.command(f"DROP VIEW `{view}`")
+    if "indexes" in parts:
+        for index in names(f"SELECT name FROM system.data_skipping_indices WHERE {where}"):
+            store.command(f"ALTER TABLE otel_traces DROP INDEX `{index}`")
+    if "zstd" in parts:
+        for column, codec in (
+            line.split("\t")
+            for line in names(
+                f"SELECT name, compression_codec FROM system.columns WHERE {where} "
+                "AND compression_codec LIKE '%ZSTD%'"
+            )
+        ):
+            lz4 = re.sub(r"ZSTD\(\d*\)", "LZ4", codec)
+            store.command(f"ALTER TABLE otel_traces MODIFY COLUMN `{column}` {lz4}")
+    if "merges" in parts:
+        store.command("SYSTEM STOP MERGES otel_traces")
+
+
+def _parts(without: str) -> set[str]:
+    parts = set() if without == "none" else set(without.split("+"))
+    if parts - set(_STRIPPABLE):
+        unknown = ", ".join(sorted(parts - set(_STRIPPABLE)))
+        raise argparse.ArgumentTypeError(f"{unknown}: not one of {', '.join(_STRIPPABLE)}")
+    return parts
+
+
+def _variant(without: str) -> str:
+    _parts(without)
+    return without
 
 
 def _peak_rss_mib() -> float:
@@ -83,17 +140,25 @@ def main() -> None:
     )
     parser.add_argument("--segment-mib", type=int, nargs="+", default=[8, 16, 32])
     parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument(
+        "--without",
+        nargs="+",
+        type=_variant,
+        default=["none"],
+        help=f"variants to measure: none, or parts of {'+'.join(_STRIPPABLE)} joined by +",
+    )
     parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:  # one size, in this process (chDB opens one store per process)
-        print(json.dumps(measure(args.segment_mib[0], args.seconds)))
+        print(json.dumps(measure(args.segment_mib[0], args.seconds, args.without[0])))
         return
     print(
-        f"{'segment MiB':>12}{'spans/segment':>15}{'fixed ms/insert':>17}"
+        f"{'without':<28}{'segment MiB':>12}{'spans/segment':>15}{'fixed ms/insert':>17}"
         f"{'stored spans/s':>16}{'CPU µs/span':>13}{'peak RSS MiB':>14}"
     )
-    for size in args.segment_mib:
+    for without, size in itertools.product(args.without, args.segment_mib):
         one = ["--one", "--segment-mib", str(size), "--seconds", str(args.seconds)]
+        one += ["--without", without]
         out = subprocess.run(
             [sys.executable, __file__, *one],
             check=True,
@@ -102,7 +167,7 @@ def main() -> None:
         ).stdout
         row = json.loads(out.strip().splitlines()[-1])
         print(
-            f"{row['segment_mib']:>12,.0f}{row['spans_per_segment']:>15,.0f}"
+            f"{row['without']:<28}{row['segment_mib']:>12,.0f}{row['spans_per_segment']:>15,.0f}"
             f"{row['fixed_ms_per_insert']:>17,.1f}{row['stored_spans_per_s']:>16,.0f}"
             f"{row['cpu_us_per_span']:>13,.2f}{row['peak_rss_mib']:>14,.0f}"
         )
