@@ -31,7 +31,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from agentledger.storage.chdb_store import ChdbStore
 
 _SPANS_PER_REQUEST = 400
 _STRIPPABLE = ("views", "indexes", "zstd", "merges")
@@ -83,33 +86,30 @@ def measure(segment_mib: int, seconds: float, without: str = "none") -> dict[str
     }
 
 
-def _strip(store: Any, without: str) -> None:
+def _strip(store: ChdbStore, without: str) -> None:
     """Take the parts named in ``without`` out of ``otel_traces`` (see the module doc)."""
     parts = _parts(without)
 
-    def names(sql: str) -> list[str]:
-        return [line for line in store.raw(sql + " FORMAT TSV").decode().splitlines() if line]
+    def rows(sql: str) -> list[dict[str, str]]:
+        return store.query_arrow(sql).to_pylist()
 
     where = "database = currentDatabase() AND table = 'otel_traces'"
     if "views" in parts:
-        for view in names(
-            "SELECT arrayJoin(dependencies_table) FROM system.tables "
+        for row in rows(
+            "SELECT arrayJoin(dependencies_table) AS view FROM system.tables "
             "WHERE database = currentDatabase() AND name = 'otel_traces'"
         ):
-            store.command(f"DROP VIEW `{view}`")
+            store.command(f"DROP VIEW `{row['view']}`")
     if "indexes" in parts:
-        for index in names(f"SELECT name FROM system.data_skipping_indices WHERE {where}"):
-            store.command(f"ALTER TABLE otel_traces DROP INDEX `{index}`")
+        for row in rows(f"SELECT name FROM system.data_skipping_indices WHERE {where}"):
+            store.command(f"ALTER TABLE otel_traces DROP INDEX `{row['name']}`")
     if "zstd" in parts:
-        for column, codec in (
-            line.split("\t")
-            for line in names(
-                f"SELECT name, compression_codec FROM system.columns WHERE {where} "
-                "AND compression_codec LIKE '%ZSTD%'"
-            )
+        for row in rows(
+            f"SELECT name, compression_codec AS codec FROM system.columns WHERE {where} "
+            "AND compression_codec LIKE '%ZSTD%'"
         ):
-            lz4 = re.sub(r"ZSTD\(\d*\)", "LZ4", codec)
-            store.command(f"ALTER TABLE otel_traces MODIFY COLUMN `{column}` {lz4}")
+            lz4 = re.sub(r"ZSTD\(\d*\)", "LZ4", row["codec"])
+            store.command(f"ALTER TABLE otel_traces MODIFY COLUMN `{row['name']}` {lz4}")
     if "merges" in parts:
         store.command("SYSTEM STOP MERGES otel_traces")
 
