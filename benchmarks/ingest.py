@@ -3,7 +3,10 @@
 Generates realistic agent traces (agent, LLM, tool and retrieval spans with GenAI attributes and
 ~200-byte input/output values), sends them with N concurrent keep-alive clients for a fixed time,
 then waits until every accepted span is queryable. Prints accepted spans/s, end-to-end spans/s,
-p50/p99 request latency and the server's peak RSS, as medians over --repeat runs.
+p50/p99 request latency and the server's peak RSS, as medians over --repeat runs, and where the
+server's CPU went, in µs per stored span: its Python threads (receivers, writer, statement
+planning), the engine's background merges, and the rest of the engine (the inserts: decoding,
+rendering, views, part writing).
 
 With ``--phoenix PATH`` (the ``phoenix`` command of an ``arize-phoenix`` install, e.g. in its own
 virtualenv) the same load also goes to Arize Phoenix over OTLP/HTTP in the same run, its spans
@@ -180,6 +183,71 @@ def _http_client(
     connection.close()
 
 
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(stat: str) -> float:
+    """utime + stime of a /proc ``stat`` line (fields 14 and 15, after the command name)."""
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+
+
+class _CpuSampler:
+    """The server's CPU by stage, from /proc: the process total, and the threads that are the
+    merges (the engine's MergeMutate pool) or Python's (named as the process is). Threads are
+    read every half second and keep their highest reading, so a thread that exits mid-run
+    (an idle worker) keeps what it used; the engine's query threads are the rest of the total.
+    """
+
+    def __init__(self, pid: int) -> None:
+        self._pid = pid
+        self._comm = Path(f"/proc/{pid}/comm").read_text().strip()
+        self._threads: dict[int, tuple[str, float]] = {}
+        self._total = 0.0
+        self._stop = threading.Event()
+        self._read()
+        self._start = self.split()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(0.5):
+            self._read()
+
+    def _read(self) -> None:
+        for task in Path(f"/proc/{self._pid}/task").iterdir():
+            try:
+                comm = (task / "comm").read_text().strip()
+                cpu = _cpu_seconds((task / "stat").read_text())
+            except OSError:  # the thread exited between listing and reading
+                continue
+            stage = (
+                "merges"
+                if comm.startswith("MergeMutate")
+                else "python"
+                if comm == self._comm
+                else "engine"
+            )
+            self._threads[int(task.name)] = (stage, cpu)
+        self._total = _cpu_seconds(Path(f"/proc/{self._pid}/stat").read_text())
+
+    def split(self) -> dict[str, float]:
+        """CPU seconds so far: total, python, merges, engine (the rest)."""
+        stages = {"python": 0.0, "merges": 0.0}
+        for stage, cpu in self._threads.values():
+            if stage in stages:
+                stages[stage] += cpu
+        return {**stages, "total": self._total, "engine": self._total - sum(stages.values())}
+
+    def stop(self) -> dict[str, float]:
+        """CPU seconds by stage since the sampler started."""
+        self._stop.set()
+        self._thread.join()
+        self._read()
+        end = self.split()
+        return {stage: end[stage] - self._start[stage] for stage in end}
+
+
 def _rss_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -256,6 +324,7 @@ def run_once(
     port = peer.grpc_port if transport == "grpc" else peer.http_port
     target = _Target(transport, port, peer.key, bodies, spans_per_request)
     before = peer.stored()
+    cpu = _CpuSampler(peer.pid)
     latencies: list[float] = []
     accepted: list[int] = []
     start = time.monotonic()
@@ -277,7 +346,9 @@ def run_once(
         if now_stored > stored:
             stored, progress_at = now_stored, time.monotonic()
     queryable_after = progress_at - start
+    used = cpu.stop()
     latencies.sort()
+    per_span = 1e6 / max(stored, 1)
     return {
         "accepted_spans_per_s": total / sent_for,
         "end_to_end_spans_per_s": stored / queryable_after,
@@ -285,6 +356,11 @@ def run_once(
         "p50_ms": latencies[len(latencies) // 2] * 1000,
         "p99_ms": latencies[int(len(latencies) * 0.99)] * 1000,
         "peak_rss_mib": _rss_mib(peer.pid),
+        "server_cores_busy": used["total"] / (time.monotonic() - start),
+        "cpu_us_per_span": used["total"] * per_span,
+        "  python_threads": used["python"] * per_span,
+        "  engine_inserts": used["engine"] * per_span,
+        "  engine_merges": used["merges"] * per_span,
     }
 
 
