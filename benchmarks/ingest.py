@@ -195,18 +195,20 @@ def _cpu_seconds(stat: str) -> float:
 class _CpuSampler:
     """The server's CPU by stage, from /proc: the process total, and the threads that are the
     merges (the engine's MergeMutate pool) or Python's (named as the process is). Threads are
-    read every half second and keep their highest reading, so a thread that exits mid-run
-    (an idle worker) keeps what it used; the engine's query threads are the rest of the total.
+    read every half second and keep their last reading, so a thread that exits mid-run (an idle
+    worker) keeps what it used; each thread counts what it used since the sampler started, under
+    the name it had last (a pooled engine thread is named for its task); the engine's query
+    threads are the rest of the total.
     """
 
     def __init__(self, pid: int) -> None:
         self._pid = pid
         self._comm = Path(f"/proc/{pid}/comm").read_text().strip()
         self._threads: dict[int, tuple[str, float]] = {}
-        self._total = 0.0
-        self._stop = threading.Event()
         self._read()
-        self._start = self.split()
+        self._before = {tid: cpu for tid, (_, cpu) in self._threads.items()}
+        self._total_before = self._total
+        self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
         self._thread.start()
 
@@ -231,21 +233,17 @@ class _CpuSampler:
             self._threads[int(task.name)] = (stage, cpu)
         self._total = _cpu_seconds(Path(f"/proc/{self._pid}/stat").read_text())
 
-    def split(self) -> dict[str, float]:
-        """CPU seconds so far: total, python, merges, engine (the rest)."""
-        stages = {"python": 0.0, "merges": 0.0}
-        for stage, cpu in self._threads.values():
-            if stage in stages:
-                stages[stage] += cpu
-        return {**stages, "total": self._total, "engine": self._total - sum(stages.values())}
-
     def stop(self) -> dict[str, float]:
-        """CPU seconds by stage since the sampler started."""
+        """CPU seconds since the sampler started: total, python, merges, engine (the rest)."""
         self._stop.set()
         self._thread.join()
         self._read()
-        end = self.split()
-        return {stage: end[stage] - self._start[stage] for stage in end}
+        used = {"python": 0.0, "merges": 0.0}
+        for tid, (stage, cpu) in self._threads.items():
+            if stage in used:
+                used[stage] += cpu - self._before.get(tid, 0.0)
+        total = self._total - self._total_before
+        return {**used, "total": total, "engine": total - sum(used.values())}
 
 
 def _rss_mib(pid: int) -> float:
