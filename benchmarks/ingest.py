@@ -4,9 +4,9 @@ Generates realistic agent traces (agent, LLM, tool and retrieval spans with GenA
 ~200-byte input/output values), sends them with N concurrent keep-alive clients for a fixed time,
 then waits until every accepted span is queryable. Prints accepted spans/s, end-to-end spans/s,
 p50/p99 request latency and the server's peak RSS, as medians over --repeat runs, and where the
-server's CPU went, in µs per stored span: its Python threads (receivers, writer, statement
-planning), the engine's background merges, and the rest of the engine (the inserts: decoding,
-rendering, views, part writing).
+server's CPU went, in µs per stored span: its Python threads and gRPC's core threads
+(receivers, writer, statement planning), the engine's background merges, and the rest of the
+engine (the inserts: decoding, rendering, views, part writing).
 
 With ``--phoenix PATH`` (the ``phoenix`` command of an ``arize-phoenix`` install, e.g. in its own
 virtualenv) the same load also goes to Arize Phoenix over OTLP/HTTP in the same run, its spans
@@ -192,13 +192,17 @@ def _cpu_seconds(stat: str) -> float:
     return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
 
 
+# Threads of gRPC's C core: the gRPC receiver's network side, counted with the Python threads.
+_GRPC_THREADS = ("event_engine", "grpc_global_tim")
+
+
 class _CpuSampler:
     """The server's CPU by stage, from /proc: the process total, and the threads that are the
-    merges (the engine's MergeMutate pool) or Python's (named as the process is). Threads are
-    read every half second and keep their last reading, so a thread that exits mid-run (an idle
-    worker) keeps what it used; each thread counts what it used since the sampler started, under
-    the name it had last (a pooled engine thread is named for its task); the engine's query
-    threads are the rest of the total.
+    merges (the engine's MergeMutate pool) or the receivers' (Python's, named as the process is,
+    and gRPC's). Threads are read every half second and keep their last reading, so a thread that
+    exits mid-run (an idle worker) keeps what it used; each thread counts what it used since the
+    sampler started, under the name it had last (a pooled engine thread is named for its task);
+    the engine's query threads are the rest of the total.
     """
 
     def __init__(self, pid: int) -> None:
@@ -227,7 +231,7 @@ class _CpuSampler:
                 "merges"
                 if comm.startswith("MergeMutate")
                 else "python"
-                if comm == self._comm
+                if comm == self._comm or comm in _GRPC_THREADS
                 else "engine"
             )
             self._threads[int(task.name)] = (stage, cpu)

@@ -13,6 +13,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import pytest
+
 from benchmarks.ingest import _cpu_seconds, _CpuSampler
 
 _CHILD = """
@@ -33,7 +35,7 @@ def exiting():
 def renamed():
     spin(1.0)
     step("spun")
-    ctypes.CDLL(None).prctl(15, ctypes.c_char_p(b"MergeMutate"), 0, 0, 0)  # PR_SET_NAME
+    ctypes.CDLL(None).prctl(15, ctypes.c_char_p(sys.argv[2].encode()), 0, 0, 0)  # PR_SET_NAME
     spin(0.3)
     step("worked")
 
@@ -46,9 +48,9 @@ step("done")
 
 
 @contextmanager
-def _child(scenario: str) -> Iterator[subprocess.Popen[str]]:
+def _child(scenario: str, name: str = "") -> Iterator[subprocess.Popen[str]]:
     child = subprocess.Popen(
-        [sys.executable, "-c", _CHILD, scenario],
+        [sys.executable, "-c", _CHILD, scenario, name],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -96,10 +98,16 @@ def test_a_python_thread_is_counted_even_after_it_has_exited() -> None:
     assert abs(used["total"] - used["python"] - used["merges"] - used["engine"]) < 1e-9
 
 
-def test_a_thread_renamed_mid_run_counts_only_its_new_work_under_its_new_name() -> None:
+@pytest.mark.parametrize(
+    ("name", "stage"),
+    [("MergeMutate", "merges"), ("event_engine", "python"), ("QueryCompPipeEx", "engine")],
+)
+def test_a_thread_renamed_mid_run_counts_only_its_new_work_under_its_new_name(
+    name: str, stage: str
+) -> None:
     """An engine pool thread starts with the name of the Python thread that spawned it and takes
     its task's name later: what it used before the sampler started must not leave any stage."""
-    with _child("renamed") as child:
+    with _child("renamed", name) as child:
         _expect(child, "ready")
         _go(child)
         _expect(child, "spun")
@@ -109,5 +117,6 @@ def test_a_thread_renamed_mid_run_counts_only_its_new_work_under_its_new_name() 
 
         used = sampler.stop()
 
-    assert used["python"] > -0.05
-    assert 0.25 <= used["merges"] <= 0.5
+    assert 0.25 <= used[stage] <= 0.5
+    for other in {"python", "merges", "engine"} - {stage}:
+        assert -0.05 < used[other] < 0.15
