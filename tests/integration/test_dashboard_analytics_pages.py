@@ -230,7 +230,9 @@ def seed(store: ChdbStore) -> ChdbStore:
     set_price(store, Price("^test-model-b$", 2.0, 4.0))
     _observations(store)
     _traffic(store)
-    run_drift_job(store)
+    # The hour compared is the last complete one when the module was imported, not when the
+    # job runs: an hour boundary between collection and seeding must not move it.
+    run_drift_job(store, now=NOW)
     run_cost_job(store)
     run_kpi_attribution_job(store, settle=timedelta(0))
     run_lineage_job(store, settle=timedelta(0))
