@@ -34,9 +34,11 @@ from agentledger.storage.store import Params, StoreError, query_rows
 from ..conftest import Server, start_server, stop
 
 REFRESH = 0.2
-SECRET = re.compile(r"^al_([0-9a-f]{12})_([A-Za-z0-9_-]{32})$")
-# A secret within CLI output: not ``\b``, which fails for one secret in 64 (those ending in '-').
-SECRET_IN_TEXT = re.compile(r"(?<![A-Za-z0-9_-])al_[0-9a-f]{12}_[A-Za-z0-9_-]{32}(?![A-Za-z0-9_-])")
+_SECRET = r"al_([0-9a-f]{12})_([A-Za-z0-9_-]{32})"
+SECRET = re.compile(f"^{_SECRET}$")
+# A secret within CLI output: look-arounds, not ``\b``, which misses the one secret in 64 that
+# ends in '-'.
+SECRET_IN_TEXT = re.compile(f"(?<![A-Za-z0-9_-]){_SECRET}(?![A-Za-z0-9_-])")
 
 
 def _eventually(check: Callable[[], bool], timeout: float) -> float:
