@@ -349,6 +349,7 @@ def run_once(
             stored, progress_at = now_stored, time.monotonic()
     queryable_after = progress_at - start
     used = cpu.stop()
+    sampled_for = time.monotonic() - start
     latencies.sort()
     per_span = 1e6 / max(stored, 1)
     return {
@@ -358,7 +359,7 @@ def run_once(
         "p50_ms": latencies[len(latencies) // 2] * 1000,
         "p99_ms": latencies[int(len(latencies) * 0.99)] * 1000,
         "peak_rss_mib": _rss_mib(peer.pid),
-        "server_cores_busy": used["total"] / (time.monotonic() - start),
+        "server_cores_busy": used["total"] / sampled_for,
         "cpu_us_per_span": used["total"] * per_span,
         "  python_threads": used["python"] * per_span,
         "  engine_inserts": used["engine"] * per_span,
