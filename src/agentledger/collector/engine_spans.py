@@ -29,7 +29,15 @@ from agentledger.collector.spans import SPAN_KINDS, STATUS_CODES
 from agentledger.collector.spool import RawRequest
 from agentledger.storage.store import LocalEngine, Store, StoreError
 
-__all__ = ["MESSAGE", "SCHEMA", "EngineStore", "deep_requests_sql", "insert_requests", "insert_sql"]
+__all__ = [
+    "MESSAGE",
+    "SCHEMA",
+    "EngineStore",
+    "deep_requests_sql",
+    "insert_requests",
+    "insert_sql",
+    "only_resource_spans",
+]
 
 MESSAGE = "TenantRequest"
 SCHEMA = Path(__file__).with_name("otlp_traces.proto")
@@ -59,6 +67,7 @@ STRUCTURE = (
     "position UInt64, tenant String"
 )
 
+_RESOURCE_SPANS_TAG = 0x0A  # field 1, length-delimited
 _POSITION_TAG = b"\x70"  # field 14, varint
 _TENANT_TAG = b"\x7a"  # field 15, length-delimited
 _DEEP = "agentledger: values nested too deep for the engine"
@@ -113,6 +122,29 @@ def insert_requests(
         if len(deep) < len(requests):
             store.command(insert_sql(table, path, deep, dedup_token, block_spans))
     return deep
+
+
+def only_resource_spans(payload: bytes) -> bool:
+    """Whether the top level of a serialized ``ExportTraceServiceRequest`` holds nothing but
+    ``resource_spans`` (field 1), so no field of its own can stand in for the position and
+    tenant appended after it. Nested unknown fields are harmless: the engine's schema is a subset
+    of OTLP's and skips them. Reads one tag and length per ``ResourceSpans``, not the spans."""
+    at, end = 0, len(payload)
+    while at < end:
+        if payload[at] != _RESOURCE_SPANS_TAG:
+            return False
+        at, length, shift = at + 1, 0, 0
+        while True:
+            if at == end or shift > 63:
+                return False
+            byte = payload[at]
+            at += 1
+            length |= (byte & 0x7F) << shift
+            if byte < 0x80:
+                break
+            shift += 7
+        at += length
+    return at == end
 
 
 def _write_delimited(out: BinaryIO, request: RawRequest, position: int) -> None:

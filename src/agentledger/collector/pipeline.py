@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from agentledger.audit.chain import AuditChain
 from agentledger.collector.columns import RejectLog
+from agentledger.collector.engine_spans import only_resource_spans
 from agentledger.collector.errors import Overloaded, Unavailable
 from agentledger.collector.logs import logs_to_columns
 from agentledger.collector.metrics import metrics_to_arrow
@@ -130,9 +131,11 @@ class Ingestor:
         records = valid_span_count(request)
         if not records:
             return None
-        # Unknown fields could carry a field number the engine reads (the tenant's, 15).
-        request.DiscardUnknownFields()
         payload: bytes = request.SerializeToString()
+        if not only_resource_spans(payload):
+            # An unknown top-level field could carry a number the engine reads (the tenant's, 15).
+            request.DiscardUnknownFields()
+            payload = request.SerializeToString()
         return None if self._redactor.may_redact(payload) else RawRequest(tenant, records, payload)
 
     def _append(self, batches: Batches) -> None:
