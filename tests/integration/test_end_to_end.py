@@ -10,6 +10,11 @@ import urllib.request
 import uuid
 
 import pytest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -286,6 +291,58 @@ def test_ingest_without_a_valid_key_is_refused(server: Server, authorization: st
         urllib.request.urlopen(request, timeout=10)
     assert caught.value.code == 401
     assert "API key" in json.loads(caught.value.read())["message"]
+
+
+def _trace_request(spans: int, trace_id: bytes, valid: bool = True) -> bytes:
+    request = ExportTraceServiceRequest()
+    resource_spans = request.resource_spans.add()
+    resource_spans.resource.attributes.append(
+        KeyValue(key="service.name", value=AnyValue(string_value="sizes"))
+    )
+    out = resource_spans.scope_spans.add()
+    start = time.time_ns()
+    for number in range(spans):
+        span = out.spans.add(
+            trace_id=trace_id,
+            span_id=(number + 1).to_bytes(8, "big"),
+            name="step",
+            start_time_unix_nano=start,
+            end_time_unix_nano=start + 1000,
+        )
+        span.attributes.append(KeyValue(key="input.value", value=AnyValue(string_value="x" * 400)))
+    if not valid:
+        out.spans[0].span_id = b"short"
+    return request.SerializeToString()
+
+
+@pytest.mark.parametrize("spans", [3, 1500])
+def test_small_and_large_trace_requests_are_stored_alike(server: Server, spans: int) -> None:
+    """Requests up to 512 KiB are handled on the receiver's event loop, larger ones in its
+    thread pool: both store every valid span and report the invalid one."""
+    trace_id = uuid.uuid4().bytes
+    body = _trace_request(spans, trace_id, valid=False)
+    assert (len(body) > 512 * 1024) == (spans > 3)
+    request = urllib.request.Request(
+        f"{server.otlp_url}/v1/traces",
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/x-protobuf",
+            "Authorization": f"Bearer {server.api_keys['acme']}",
+        },
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        answer = ExportTraceServiceResponse.FromString(response.read())
+    assert answer.partial_success.rejected_spans == 1
+    assert "span_id must be 8 non-zero bytes" in answer.partial_success.error_message
+    count = "SELECT count() FROM otel_traces WHERE TraceId = {t:String}"
+    stored = 0
+    for _ in range(100):
+        stored = server.client().command(count, parameters={"t": trace_id.hex()})
+        if stored == spans - 1:
+            break
+        time.sleep(0.1)
+    assert stored == spans - 1
 
 
 def test_tenant_comes_from_the_key_not_the_payload(server: Server) -> None:
