@@ -269,6 +269,45 @@ def test_invalid_points_and_spans_are_partial_success_not_errors(server: Server)
     assert rows == [("queue.depth", 7.0, "acme")]
 
 
+@pytest.mark.parametrize("spans", [3, 1500])
+def test_small_and_large_trace_requests_are_stored_alike(server: Server, spans: int) -> None:
+    """Requests up to 512 KiB are ingested on the receiver's event loop, larger ones in a worker
+    thread: both store every valid span and report the invalid one."""
+    trace_id, now = uuid.uuid4().bytes, time.time_ns()
+    value = common_pb2.AnyValue(string_value="x" * 400)
+    request = trace_service_pb2.ExportTraceServiceRequest(
+        resource_spans=[
+            trace_pb2.ResourceSpans(
+                resource=_proto_resource("grpc-sizes"),
+                scope_spans=[
+                    trace_pb2.ScopeSpans(
+                        spans=[
+                            trace_pb2.Span(
+                                trace_id=trace_id,
+                                span_id=(number + 1).to_bytes(8, "big") if number else b"short",
+                                name="step",
+                                start_time_unix_nano=now,
+                                end_time_unix_nano=now + 1000,
+                                attributes=[common_pb2.KeyValue(key="input.value", value=value)],
+                            )
+                            for number in range(spans)
+                        ]
+                    )
+                ],
+            )
+        ]
+    )
+    assert (request.ByteSize() > 512 * 1024) == (spans > 3)
+    with grpc.insecure_channel(f"127.0.0.1:{server.grpc_port}") as channel:
+        response = trace_service_pb2_grpc.TraceServiceStub(channel).Export(
+            request, metadata=_auth(server.api_keys["acme"]), timeout=30
+        )
+    assert response.partial_success.rejected_spans == 1
+    assert "span_id must be 8 non-zero bytes" in response.partial_success.error_message
+    count = "SELECT count() FROM otel_traces WHERE TraceId = {t:String}"
+    assert server.client().command(count, parameters={"t": trace_id.hex()}) == spans - 1
+
+
 def _proto_resource(service: str) -> resource_pb2.Resource:
     return resource_pb2.Resource(
         attributes=[

@@ -14,7 +14,8 @@ RetryInfo travels twice in the trailing metadata: inside the ``google.rpc.Status
 alone as ``google.rpc.retryinfo-bin`` (what OpenTelemetry Python's exporter reads).
 
 grpc decompresses gzip requests itself and enforces ``max_message_bytes`` on the received message.
-Ingest runs in a worker thread so the event loop keeps serving.
+Small trace and metric requests are ingested on the event loop, the rest in a worker thread so
+the loop keeps serving (``pipeline.INLINE_MAX_BYTES``).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from agentledger.collector.errors import (
     Unauthenticated,
     Unavailable,
 )
-from agentledger.collector.pipeline import Ingestor
+from agentledger.collector.pipeline import INLINE_MAX_BYTES, Ingestor
 
 __all__ = ["GrpcTls", "build_grpc_server"]
 
@@ -94,14 +95,14 @@ def build_grpc_server(
         ]
     )
     services = (
-        (trace_service_pb2, "TraceService", ingestor.traces, "rejected_spans"),
-        (metrics_service_pb2, "MetricsService", ingestor.metrics, "rejected_data_points"),
-        (logs_service_pb2, "LogsService", ingestor.logs, "rejected_log_records"),
+        (trace_service_pb2, "TraceService", ingestor.traces, "rejected_spans", True),
+        (metrics_service_pb2, "MetricsService", ingestor.metrics, "rejected_data_points", True),
+        (logs_service_pb2, "LogsService", ingestor.logs, "rejected_log_records", False),
     )
     server.add_generic_rpc_handlers(
         [
-            _Export(module, service, ingest, rejected_field, keys, admission).handler()
-            for module, service, ingest, rejected_field in services
+            _Export(module, service, ingest, rejected_field, keys, admission, inline).handler()
+            for module, service, ingest, rejected_field, inline in services
         ]
     )
     address = _address(host, port)
@@ -133,6 +134,7 @@ class _Export:
         rejected_field: str,
         keys: KeyRing,
         admission: Admission,
+        inline: bool,
     ) -> None:
         descriptor = pb2.DESCRIPTOR.services_by_name[service]
         self._service = descriptor.full_name
@@ -142,6 +144,7 @@ class _Export:
         self._rejected_field = rejected_field
         self._keys = keys
         self._admission = admission
+        self._inline = inline
 
     def handler(self) -> grpc.GenericRpcHandler:
         method = grpc.unary_unary_rpc_method_handler(
@@ -180,6 +183,11 @@ class _Export:
         size = request.ByteSize()
         if not self._admission.try_acquire(size):
             raise Overloaded("collector is at capacity; retry later")
+        if self._inline and size <= INLINE_MAX_BYTES:
+            try:
+                return self._ingest(request, tenant)
+            finally:
+                self._admission.release(size)
         loop = asyncio.get_running_loop()
         work = loop.run_in_executor(None, self._ingest, request, tenant)
         # The bytes stay acquired until the thread is done, even if the call is cancelled first.

@@ -40,7 +40,7 @@ from agentledger.collector.otlp_codec import (
     decode,
     encode,
 )
-from agentledger.collector.pipeline import Ingestor
+from agentledger.collector.pipeline import INLINE_MAX_BYTES, Ingestor
 
 __all__ = ["build_otlp_http_app"]
 
@@ -50,13 +50,6 @@ _JSON = "application/json"
 # google.rpc.Code values used in Status bodies
 _INVALID_ARGUMENT, _RESOURCE_EXHAUSTED, _UNAVAILABLE, _UNAUTHENTICATED = 3, 8, 14, 16
 _RETRY_AFTER_OVERLOAD = "1"
-# Trace and metric requests up to this size (decompressed) are decoded and spooled on the event
-# loop: a 400-span request takes well under a millisecond there, less than the hop to a worker
-# thread and back, and the GIL runs one of them at a time anyway (in benchmarks/ingest.py, 25-40 %
-# more accepted spans/s and 1 µs less CPU a span). Larger requests, and logs (sealing decisions
-# may read an audit chain's head from the store), run in the thread pool, so no request holds
-# the loop for long.
-_INLINE_MAX_BYTES = 512 * 1024
 
 
 class _Reject(Exception):
@@ -110,7 +103,7 @@ def build_otlp_http_app(
                     {"Retry-After": _RETRY_AFTER_OVERLOAD},
                 )
             try:
-                if inline and len(body) <= _INLINE_MAX_BYTES:
+                if inline and len(body) <= INLINE_MAX_BYTES:
                     rejects = _decode_and_ingest(body, message_type, json_encoded, ingest, tenant)
                 else:
                     rejects = await run_in_threadpool(
