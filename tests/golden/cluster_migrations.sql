@@ -1147,3 +1147,39 @@ INSERT INTO schema_migrations (Version, Name, Checksum) VALUES (14, 'trace_looku
 ALTER TABLE otel_traces_local ON CLUSTER agentledger_cluster MODIFY SETTING min_bytes_for_wide_part = 67108864;
 
 INSERT INTO schema_migrations (Version, Name, Checksum) VALUES (15, 'compact_span_parts', 'd4ca6e4fd2991c01678dbb714347bcb28a74ec4a28abfc8be088b7bb43eaa20a');
+
+-- 0016_model_observations_view_linear
+DROP VIEW IF EXISTS model_observations_spans_mv ON CLUSTER agentledger_cluster SYNC;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS model_observations_spans_mv ON CLUSTER agentledger_cluster TO model_observations_local
+AS SELECT
+    Timestamp,
+    TenantId,
+    if(ResponseModel != '', ResponseModel, RequestModel) AS ModelName,
+    if(SpanAttributes['agentledger.model.version'] != '',
+       SpanAttributes['agentledger.model.version'], ResponseModel) AS ModelVersion,
+    feature.1 AS Feature,
+    feature.2 AS Value,
+    '' AS Category,
+    TraceId,
+    SpanId,
+    DecisionId
+FROM otel_traces_local
+ARRAY JOIN arrayConcat(
+    [('duration_ms', Duration / 1e6)],
+    if(InputTokens > 0, [('input_tokens', toFloat64(InputTokens))], []),
+    if(OutputTokens > 0, [('output_tokens', toFloat64(OutputTokens))], []),
+    arrayMap(
+        kv -> (replaceRegexpOne(kv.1, '^agentledger\\.observation\\.(feature\\.)?', ''),
+               toFloat64OrZero(kv.2)),
+        arrayFilter(
+            kv -> startsWith(kv.1, 'agentledger.observation.')
+                AND kv.1 NOT IN ('agentledger.observation.model', 'agentledger.observation.model_version')
+                AND replaceRegexpOne(kv.1, '^agentledger\\.observation\\.(feature\\.)?', '') != ''
+                AND isFinite(toFloat64OrDefault(kv.2, nan)),
+            arrayZip(mapKeys(SpanAttributes), mapValues(SpanAttributes))))
+) AS feature
+WHERE GenAiOperation IN ('chat', 'text_completion', 'generate_content', 'embeddings')
+    OR RequestModel != '' OR ResponseModel != '';
+
+INSERT INTO schema_migrations (Version, Name, Checksum) VALUES (16, 'model_observations_view_linear', 'b5e7e998932006feffd93b2d08a366ee984310678b8113d95465580a97b4843f');

@@ -191,3 +191,29 @@ def test_model_spans_feed_observations_and_other_spans_do_not(store: ChdbStore) 
         "SELECT count() AS n FROM model_observations WHERE SpanId IN {ids:Array(String)}",
         {"ids": non_model_ids},
     ) == [{"n": 0}]
+
+
+def test_observation_attributes_among_many_become_one_row_each(store: ChdbStore) -> None:
+    """Each numeric ``agentledger.observation.*`` value of a model span with many attributes
+    (migration 0016 reads values beside their keys instead of looking each one up)."""
+    attributes: dict[str, Any] = {f"llm.input_messages.{i}.message.content": "x" for i in range(60)}
+    attributes |= {
+        "gen_ai.operation.name": "chat",
+        "gen_ai.request.model": "m",
+        "agentledger.observation.relevance": 0.5,
+        "agentledger.observation.feature.length": "42",
+        "agentledger.observation.model": "not a feature",
+        "agentledger.observation.feature.": 1,
+        "agentledger.observation.ratio": "inf",
+        "agentledger.observation.label": "text",
+        "agentledger.observation.zero": 0,
+    }
+    many = span("chat m", attributes, duration_ns=3_000_000)
+    StoredIngestor(store).traces(traces("obs-many", [many]), "obs-many")
+    rows = _observations(store, "TenantId = 'obs-many'", {})
+    assert [(row["Feature"], row["Value"]) for row in rows] == [
+        ("duration_ms", 3.0),
+        ("length", 42.0),
+        ("relevance", 0.5),
+        ("zero", 0.0),
+    ]
