@@ -76,7 +76,8 @@ class Settings:
     redact_allow_keys: str = ""
     spool_max_bytes: int = 1024 * 1024 * 1024
     # Under load a segment is one insert: 24 MiB spreads the insert's fixed ~80 ms over ~70k
-    # spans (README, Measured performance: +20-30 % end to end over 8 MiB, ~+150 MiB peak RSS).
+    # spans (README, Measured performance: +19 % HTTP / +14 % gRPC end to end over 8 MiB in an
+    # interleaved benchmarks/ingest.py run, ~+140 MiB peak RSS).
     spool_segment_bytes: int = 24 * 1024 * 1024
     flush_interval_seconds: float = 0.2
     job_interval_seconds: float = 30.0

@@ -1182,4 +1182,4 @@ ARRAY JOIN arrayConcat(
 WHERE GenAiOperation IN ('chat', 'text_completion', 'generate_content', 'embeddings')
     OR RequestModel != '' OR ResponseModel != '';
 
-INSERT INTO schema_migrations (Version, Name, Checksum) VALUES (16, 'model_observations_view_linear', 'b5e7e998932006feffd93b2d08a366ee984310678b8113d95465580a97b4843f');
+INSERT INTO schema_migrations (Version, Name, Checksum) VALUES (16, 'model_observations_view_linear', '9ff26eeb9a57d8f944a0aa54a9c5d45bcb3c1fbacc3a7e9f8f06db58fab7b7e5');

@@ -21,6 +21,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import SpanKind
 
 from agentledger.audit.chain import GENESIS
+from agentledger.collector.pipeline import INLINE_MAX_BYTES
 from agentledger.instrumentation import agent, llm_call, record_decision, record_kpi, setup, tool
 
 from ..conftest import Server
@@ -321,7 +322,7 @@ def test_small_and_large_trace_requests_are_stored_alike(server: Server, spans: 
     thread pool: both store every valid span and report the invalid one."""
     trace_id = uuid.uuid4().bytes
     body = _trace_request(spans, trace_id, valid=False)
-    assert (len(body) > 512 * 1024) == (spans > 3)
+    assert (len(body) > INLINE_MAX_BYTES) == (spans > 3)
     request = urllib.request.Request(
         f"{server.otlp_url}/v1/traces",
         data=body,

@@ -40,7 +40,7 @@ from agentledger.audit.chain import AuditChain
 from agentledger.collector.admission import Admission
 from agentledger.collector.auth import KeyRing
 from agentledger.collector.grpc_receiver import GrpcTls, build_grpc_server
-from agentledger.collector.pipeline import Ingestor
+from agentledger.collector.pipeline import INLINE_MAX_BYTES, Ingestor
 from agentledger.collector.rate_limit import RateLimiter
 from agentledger.collector.redaction import Redactor
 from agentledger.collector.self_metrics import SelfMetrics
@@ -297,7 +297,7 @@ def test_small_and_large_trace_requests_are_stored_alike(server: Server, spans: 
             )
         ]
     )
-    assert (request.ByteSize() > 512 * 1024) == (spans > 3)
+    assert (request.ByteSize() > INLINE_MAX_BYTES) == (spans > 3)
     with grpc.insecure_channel(f"127.0.0.1:{server.grpc_port}") as channel:
         response = trace_service_pb2_grpc.TraceServiceStub(channel).Export(
             request, metadata=_auth(server.api_keys["acme"]), timeout=30

@@ -8,16 +8,7 @@ from hypothesis import strategies as st
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans
 
-from agentledger.collector.engine_spans import only_resource_spans
-
-
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while value > 0x7F:
-        out.append(value & 0x7F | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
+from agentledger.collector.engine_spans import _varint, only_resource_spans
 
 
 def _field(number: int, wire_type: int, body: bytes) -> bytes:

@@ -15,7 +15,7 @@ alone as ``google.rpc.retryinfo-bin`` (what OpenTelemetry Python's exporter read
 
 grpc decompresses gzip requests itself and enforces ``max_message_bytes`` on the received message.
 Small trace and metric requests are ingested on the event loop, the rest in a worker thread so
-the loop keeps serving (``pipeline.INLINE_MAX_BYTES``).
+the loop keeps serving (``pipeline.runs_inline``).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from agentledger.collector.errors import (
     Unauthenticated,
     Unavailable,
 )
-from agentledger.collector.pipeline import INLINE_MAX_BYTES, Ingestor
+from agentledger.collector.pipeline import Ingestor, runs_inline
 
 __all__ = ["GrpcTls", "build_grpc_server"]
 
@@ -95,14 +95,20 @@ def build_grpc_server(
         ]
     )
     services = (
-        (trace_service_pb2, "TraceService", ingestor.traces, "rejected_spans", True),
-        (metrics_service_pb2, "MetricsService", ingestor.metrics, "rejected_data_points", True),
-        (logs_service_pb2, "LogsService", ingestor.logs, "rejected_log_records", False),
+        (trace_service_pb2, "TraceService", ingestor.traces, "rejected_spans", "traces"),
+        (
+            metrics_service_pb2,
+            "MetricsService",
+            ingestor.metrics,
+            "rejected_data_points",
+            "metrics",
+        ),
+        (logs_service_pb2, "LogsService", ingestor.logs, "rejected_log_records", "logs"),
     )
     server.add_generic_rpc_handlers(
         [
-            _Export(module, service, ingest, rejected_field, keys, admission, inline).handler()
-            for module, service, ingest, rejected_field, inline in services
+            _Export(module, service, ingest, rejected_field, keys, admission, signal).handler()
+            for module, service, ingest, rejected_field, signal in services
         ]
     )
     address = _address(host, port)
@@ -134,7 +140,7 @@ class _Export:
         rejected_field: str,
         keys: KeyRing,
         admission: Admission,
-        inline: bool,
+        signal: str,
     ) -> None:
         descriptor = pb2.DESCRIPTOR.services_by_name[service]
         self._service = descriptor.full_name
@@ -144,7 +150,7 @@ class _Export:
         self._rejected_field = rejected_field
         self._keys = keys
         self._admission = admission
-        self._inline = inline
+        self._signal = signal
 
     def handler(self) -> grpc.GenericRpcHandler:
         method = grpc.unary_unary_rpc_method_handler(
@@ -183,7 +189,7 @@ class _Export:
         size = request.ByteSize()
         if not self._admission.try_acquire(size):
             raise Overloaded("collector is at capacity; retry later")
-        if self._inline and size <= INLINE_MAX_BYTES:
+        if runs_inline(self._signal, size):
             try:
                 return self._ingest(request, tenant)
             finally:

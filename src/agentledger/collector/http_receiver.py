@@ -40,7 +40,7 @@ from agentledger.collector.otlp_codec import (
     decode,
     encode,
 )
-from agentledger.collector.pipeline import INLINE_MAX_BYTES, Ingestor
+from agentledger.collector.pipeline import Ingestor, runs_inline
 
 __all__ = ["build_otlp_http_app"]
 
@@ -76,7 +76,7 @@ def build_otlp_http_app(
         response_type: type[Any],
         ingest: Callable[[Any, str], RejectLog],
         rejected_field: str,
-        inline: bool,
+        signal: str,
     ) -> Response:
         json_encoded = _media_type(request) == _JSON
         try:
@@ -103,7 +103,7 @@ def build_otlp_http_app(
                     {"Retry-After": _RETRY_AFTER_OVERLOAD},
                 )
             try:
-                if inline and len(body) <= INLINE_MAX_BYTES:
+                if runs_inline(signal, len(body)):
                     rejects = _decode_and_ingest(body, message_type, json_encoded, ingest, tenant)
                 else:
                     rejects = await run_in_threadpool(
@@ -132,7 +132,7 @@ def build_otlp_http_app(
             ExportTraceServiceResponse,
             ingestor.traces,
             "rejected_spans",
-            inline=True,
+            "traces",
         )
 
     async def metrics(request: Request) -> Response:
@@ -142,7 +142,7 @@ def build_otlp_http_app(
             ExportMetricsServiceResponse,
             ingestor.metrics,
             "rejected_data_points",
-            inline=True,
+            "metrics",
         )
 
     async def logs(request: Request) -> Response:
@@ -152,7 +152,7 @@ def build_otlp_http_app(
             ExportLogsServiceResponse,
             ingestor.logs,
             "rejected_log_records",
-            inline=False,
+            "logs",
         )
 
     async def healthz(_: Request) -> Response:
