@@ -54,7 +54,7 @@ def measure(segment_mib: int, seconds: float, without: str = "none") -> dict[str
         migrate(store)
         _strip(store, without)
         spool = Spool(Path(tmp) / "spool", max_bytes=1 << 40, segment_bytes=segment_mib << 20)
-        writer = Writer(spool, store, interval=60)
+        writer = Writer(spool, [store], interval=60)
 
         def store_segment(requests: int) -> tuple[int, float, float]:
             for i in range(requests):

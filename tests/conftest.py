@@ -230,7 +230,7 @@ class StoredIngestor:
         from agentledger.collector.writer import Writer
 
         self.spool = Spool(Path(tempfile.mkdtemp(prefix="spool-")), max_bytes=1 << 30)
-        self.writer = Writer(self.spool, target, interval=60)
+        self.writer = Writer(self.spool, [target], interval=60)
         self.self_metrics = SelfMetrics()
         self.ingestor = Ingestor(
             self.spool, AuditChain(target), Redactor(), RateLimiter({}), self.self_metrics

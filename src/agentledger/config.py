@@ -75,11 +75,15 @@ class Settings:
     redact_deny_keys: str = ""
     redact_allow_keys: str = ""
     spool_max_bytes: int = 1024 * 1024 * 1024
-    # Under load a segment is one insert: 24 MiB spreads the insert's fixed ~80 ms over ~70k
-    # spans (README, Measured performance: +19 % HTTP / +14 % gRPC end to end over 8 MiB in an
-    # interleaved benchmarks/ingest.py run, ~+140 MiB peak RSS).
-    spool_segment_bytes: int = 24 * 1024 * 1024
+    # Under load a segment is one insert, which costs a fixed ~90-110 ms besides its spans: 16 MiB
+    # spreads that over ~47k spans. With two writer sessions inserting at once, peak RSS in
+    # benchmarks/ingest.py was 842-887 MiB at 16 MiB, 872-922 at 20 and ~1,080 at 24 (over the
+    # 1 GiB bound) for 3-5 % more spans/s end to end per step.
+    spool_segment_bytes: int = 16 * 1024 * 1024
     flush_interval_seconds: float = 0.2
+    # Sessions the writer stores segments with at once. One segment's insert runs on one core
+    # (see collector.writer); a second keeps the other core busy when the writer is behind.
+    writer_threads: int = 2
     job_interval_seconds: float = 30.0
     run_jobs: bool = True
     instance_id: str = ""
@@ -116,6 +120,7 @@ class Settings:
             "max_inflight_bytes",
             "spool_max_bytes",
             "spool_segment_bytes",
+            "writer_threads",
             "ttl_days",
             "audit_ttl_days",
         ):

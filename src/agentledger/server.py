@@ -100,6 +100,16 @@ class Platform:
     keys: KeyRing
     # Builds the OTLP/gRPC server (grpc.aio.Server, port); called inside the serving event loop.
     grpc_server: Callable[[], tuple[Any, int]]
+    # The sessions of the writer's threads after the first, which shares ``store``.
+    writer_sessions: list[Store]
+
+    def close(self) -> None:
+        """Release what :func:`build_platform` opened (after the writer has stopped)."""
+        self.keys.close()
+        self.spool.close()
+        for session in self.writer_sessions:
+            session.close()
+        self.store.close()
 
 
 def spool_dir(settings: Settings) -> Path:
@@ -135,7 +145,13 @@ def build_platform(settings: Settings) -> Platform:
     seed_default_prices(store)
     metrics = SelfMetrics()
     spool = Spool(spool_dir(settings), settings.spool_max_bytes, settings.spool_segment_bytes)
-    writer = Writer(spool, store, settings.flush_interval_seconds, on_stored=metrics.written)
+    # The first writer thread shares the platform's session: at light load, dashboard queries
+    # and inserts take turns as they always have; the others, with sessions of their own, store
+    # beside it when the writer is behind.
+    sessions = [open_store(settings) for _ in range(settings.writer_threads - 1)]
+    writer = Writer(
+        spool, [store, *sessions], settings.flush_interval_seconds, on_stored=metrics.written
+    )
     _replay(writer)
     keys = KeyRing.from_settings(settings, store)
     admission = Admission(settings.max_inflight_bytes)  # one in-flight budget for HTTP and gRPC
@@ -195,7 +211,7 @@ def build_platform(settings: Settings) -> Platform:
         tls,
     )
     scheduler = Scheduler(store, settings.job_interval_seconds) if settings.run_jobs else None
-    return Platform(settings, store, apps, scheduler, writer, spool, keys, grpc_server)
+    return Platform(settings, store, apps, scheduler, writer, spool, keys, grpc_server, sessions)
 
 
 def _replay(writer: Writer) -> None:
@@ -222,9 +238,7 @@ def serve(settings: Settings) -> None:
         if platform.scheduler is not None:
             platform.scheduler.stop()
         platform.writer.stop()
-        platform.keys.close()
-        platform.spool.close()
-        platform.store.close()
+        platform.close()
 
 
 class _Server(uvicorn.Server):

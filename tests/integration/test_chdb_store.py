@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pyarrow as pa
 
@@ -80,3 +81,29 @@ def test_concurrent_parameterised_queries_keep_their_own_parameters(store: ChdbS
     for thread in threads:
         thread.join()
     assert (errors, wrong) == ([], [])
+
+
+def test_a_second_session_on_the_directory_runs_beside_the_first(store: ChdbStore) -> None:
+    """The writer's sessions: each sees the others' tables and rows, and a statement in one does
+    not wait for a statement in another (one session runs one statement at a time)."""
+    second = ChdbStore(store.data_dir, store.database)
+    try:
+        second.command("CREATE TABLE sessions (x Int64) ENGINE = MergeTree ORDER BY x")
+        store.command("INSERT INTO sessions VALUES (1), (2)")
+        assert query_rows(second, "SELECT sum(x) AS s FROM sessions") == [{"s": 3}]
+        finished: dict[str, float] = {}
+
+        def slow() -> None:
+            store.command("SELECT sleep(2) FORMAT Null")
+            finished["slow"] = time.monotonic()
+
+        thread = threading.Thread(target=slow)
+        thread.start()
+        time.sleep(0.3)  # the slow statement is running
+        second.command("INSERT INTO sessions VALUES (3)")
+        finished["quick"] = time.monotonic()
+        thread.join()
+        assert finished["quick"] < finished["slow"] - 1
+        assert query_rows(store, "SELECT sum(x) AS s FROM sessions") == [{"s": 6}]
+    finally:
+        second.close()

@@ -101,9 +101,7 @@ def test_server_mode_needs_no_sql_passwords_and_jobs_can_be_switched_off(
             assert list(platform.apps) == [settings.otlp_http_port]  # no SQL endpoint
             assert isinstance(platform.scheduler, Scheduler) is run_jobs
         finally:
-            platform.keys.close()
-            platform.spool.close()
-            platform.store.close()
+            platform.close()
 
 
 def test_two_replicas_keep_one_verifiable_chain_each_across_a_restart(

@@ -143,7 +143,7 @@ def test_values_nested_deeper_than_the_sql_go_to_the_reference_decoder(tables: C
 
 def test_a_replayed_segment_is_stored_once(tables: ChdbStore, tmp_path: Path) -> None:
     spool = Spool(tmp_path / "spool", max_bytes=1 << 30)
-    writer = Writer(spool, tables, interval=60)
+    writer = Writer(spool, [tables], interval=60)
     request = _request([("service.name", AnyValue(string_value="replay"))], [_span([], 2, 1)])
     deep = _request([("service.name", AnyValue(string_value="replay"))], [_span([], 2, 1)])
     deep.resource_spans[0].scope_spans[0].spans[0].attributes.append(
@@ -252,7 +252,7 @@ def test_a_full_segment_lands_as_one_compact_part(tables: ChdbStore, tmp_path: P
         request = _request([("service.name", AnyValue(string_value="compact"))], spans)
         spool.append_raw("otel_traces", RawRequest("compact", 1000, request.SerializeToString()))
     spool.rotate()
-    assert Writer(spool, tables, interval=60).drain() == 8000
+    assert Writer(spool, [tables], interval=60).drain() == 8000
     (part,) = query_rows(
         tables,
         "SELECT part_type, data_uncompressed_bytes AS size FROM system.parts "

@@ -428,7 +428,7 @@ def test_a_full_spool_is_unavailable_with_retry_info(server: Server, tmp_path: P
         spool.max_bytes = spool.bytes  # full with what the store refuses
         spool.rotate()
         with pytest.raises(StoreError):
-            Writer(spool, store, interval=60).drain()
+            Writer(spool, [store], interval=60).drain()
         with (
             _receiver(ingestor, KeyRing({"k": "acme"}), admission) as port,
             grpc.insecure_channel(f"127.0.0.1:{port}") as channel,

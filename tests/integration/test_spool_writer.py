@@ -56,7 +56,7 @@ def test_writer_stores_segments_once_even_when_replayed(store: ChdbStore, tmp_pa
         " SETTINGS non_replicated_deduplication_window = 100"
     )
     spool = Spool(tmp_path / "spool", max_bytes=10_000_000)
-    writer = Writer(spool, store, interval=0.05)
+    writer = Writer(spool, [store], interval=0.05)
     spool.append([("spooled", _rows(0, 100))])
     spool.append([("spooled", _rows(100, 50))])
     spool.rotate()
@@ -68,7 +68,7 @@ def test_writer_stores_segments_once_even_when_replayed(store: ChdbStore, tmp_pa
     # A crash between the insert and the segment's deletion: the segment is replayed.
     shutil.copy(kept, segment.path)
     replayed = Spool(tmp_path / "spool", max_bytes=10_000_000)
-    Writer(replayed, store, interval=0.05).drain()
+    Writer(replayed, [store], interval=0.05).drain()
     assert query_rows(store, "SELECT count() AS n, uniqExact(id) AS ids FROM spooled") == [
         {"n": 150, "ids": 150}
     ]
@@ -76,7 +76,7 @@ def test_writer_stores_segments_once_even_when_replayed(store: ChdbStore, tmp_pa
 
 def test_a_store_that_refuses_keeps_the_data_spooled(store: ChdbStore, tmp_path: Path) -> None:
     spool = Spool(tmp_path / "spool", max_bytes=10_000_000)
-    writer = Writer(spool, store, interval=0.05)
+    writer = Writer(spool, [store], interval=0.05)
     spool.append([("not_yet_created", _rows(0, 10))])
     spool.rotate()
     with pytest.raises(StoreError):
@@ -96,7 +96,7 @@ def test_a_full_spool_tells_a_slow_store_from_a_failing_one(
     it takes a segment again. A fresh collector's first insert may still be under way when the
     spool fills: that store is slow, not down."""
     spool = Spool(tmp_path / "spool", max_bytes=2_000)
-    writer = Writer(spool, store, interval=0.05)
+    writer = Writer(spool, [store], interval=0.05)
 
     def refusal() -> SpoolFull:
         with pytest.raises(SpoolFull) as caught:
@@ -117,10 +117,58 @@ def test_a_full_spool_tells_a_slow_store_from_a_failing_one(
 def test_the_background_writer_drains_and_stops_cleanly(store: ChdbStore, tmp_path: Path) -> None:
     store.command("CREATE TABLE background (id Int64, name String) ENGINE = MergeTree ORDER BY id")
     spool = Spool(tmp_path / "spool", max_bytes=10_000_000)
-    writer = Writer(spool, store, interval=0.02)
+    writer = Writer(spool, [store], interval=0.02)
     writer.start()
     for i in range(20):
         spool.append([("background", _rows(i * 10, 10))])
     writer.stop()
     assert query_rows(store, "SELECT count() AS n FROM background") == [{"n": 200}]
     assert spool.bytes == 0
+
+
+def test_each_ready_segment_is_claimed_by_one_writer_at_a_time(tmp_path: Path) -> None:
+    spool = Spool(tmp_path / "spool", max_bytes=10_000_000)
+    for i in range(3):
+        spool.append([("t", _rows(i, 1))])
+        spool.rotate()
+    first, second, third = spool.ready()
+    assert spool.claim() == first  # oldest first
+    assert spool.claim() == second  # not the one another writer holds
+    spool.release(first)  # that writer could not store it: the next takes it
+    assert spool.claim() == first
+    spool.done(second)
+    assert spool.claim() == third
+    assert spool.claim() is None
+    spool.done(first)
+    spool.done(third)
+    assert spool.ready() == [] and spool.bytes == 0
+
+
+def test_two_sessions_store_every_segment_exactly_once(store: ChdbStore, tmp_path: Path) -> None:
+    """Two writer threads, each with its own session on the same data directory, take
+    segments side by side; what one session refuses stays spooled for either to store later."""
+    second = ChdbStore(store.data_dir, store.database)
+    try:
+        spool = Spool(tmp_path / "spool", max_bytes=10_000_000)
+        writer = Writer(spool, [store, second], interval=0.02)
+        for i in range(40):
+            spool.append([("parallel", _rows(i * 10, 10))])
+            spool.rotate()
+        with pytest.raises(StoreError):  # the table does not exist yet: nothing is lost
+            writer.drain()
+        assert len(spool.ready()) == 40
+        store.command(
+            "CREATE TABLE parallel (id Int64, name String) ENGINE = MergeTree ORDER BY id"
+            " SETTINGS non_replicated_deduplication_window = 1000"
+        )
+        assert writer.drain() == 400
+        writer.start()
+        for i in range(40, 80):
+            spool.append([("parallel", _rows(i * 10, 10))])
+        writer.stop()
+        assert query_rows(
+            store, "SELECT count() AS n, uniqExact(id) AS ids, max(id) AS top FROM parallel"
+        ) == [{"n": 800, "ids": 800, "top": 799}]
+        assert spool.ready() == [] and spool.bytes == 0
+    finally:
+        second.close()

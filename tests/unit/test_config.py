@@ -48,6 +48,7 @@ def test_environment_then_overrides() -> None:
         ({"AGENTLEDGER_API_KEYS": "acme"}, "AGENTLEDGER_API_KEYS"),
         ({"AGENTLEDGER_DATABASE": "drop table"}, "AGENTLEDGER_DATABASE"),
         ({"AGENTLEDGER_TTL_DAYS": "0"}, "AGENTLEDGER_TTL_DAYS"),
+        ({"AGENTLEDGER_WRITER_THREADS": "0"}, "AGENTLEDGER_WRITER_THREADS"),
     ],
 )
 def test_invalid_values_name_the_option(env: dict[str, str], named: str) -> None:

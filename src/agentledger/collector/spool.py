@@ -114,6 +114,7 @@ class Spool:
         self._full = False
         self._failing = False
         self._last_done = time.monotonic()
+        self._claimed: set[Path] = set()
         self._recover()
         self._open_path = self._new_path(_OPEN)
         self._file = self._open_path.open("ab")
@@ -190,11 +191,27 @@ class Spool:
         """Closed segments, oldest first."""
         return [Segment(path) for path in sorted(self.directory.glob(f"*{_READY}"))]
 
+    def claim(self) -> Segment | None:
+        """The oldest closed segment no other writer holds, now held by the caller until
+        :meth:`done` or :meth:`release`; None when there is none."""
+        with self._lock:
+            for path in sorted(self.directory.glob(f"*{_READY}")):
+                if path not in self._claimed:
+                    self._claimed.add(path)
+                    return Segment(path)
+        return None
+
+    def release(self, segment: Segment) -> None:
+        """The caller could not store ``segment``: another writer may take it."""
+        with self._lock:
+            self._claimed.discard(segment.path)
+
     def done(self, segment: Segment) -> None:
         """The segment is stored: forget it."""
         size = segment.path.stat().st_size
         segment.path.unlink()
         with self._lock:
+            self._claimed.discard(segment.path)
             self._bytes -= size
             self._full = False
             self._failing = False

@@ -109,8 +109,14 @@ _PURE_TABLE_FUNCTIONS = frozenset(
         "loop",
     }
 )  # fmt: skip
-# Pinned after the reader's own settings: the engine then refuses any change of them.
-_READER_SETTINGS = {"allow_python_table_function": "0", "readonly": "1"}
+# Pinned after the reader's own settings: the engine then refuses any change of them. Readers'
+# queries run at the lowest CPU priority (nice 19, where the process may set it: CAP_SYS_NICE) than
+# the collector beside them, so a storm of dashboard queries cannot take ingest's cores.
+_READER_SETTINGS = {
+    "allow_python_table_function": "0",
+    "readonly": "1",
+    "os_thread_priority": "19",
+}
 # Defaults of read-only users (dashboards), which they may override: half the cores, so a storm
 # of dashboard queries leaves the collector (in this same process) the rest and ingest its rate.
 _READER_DEFAULTS = {"max_threads": str(max(1, (os.cpu_count() or 2) // 2))}
