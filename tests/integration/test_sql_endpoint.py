@@ -262,6 +262,7 @@ def test_reader_reads_with_the_engines_readonly(reader: Client, port: int, table
     assert _count(reader, table) == 2
     assert reader.command("SELECT getSetting('readonly')") == 1
     assert reader.command("SELECT getSetting('allow_python_table_function')") == "false"
+    assert reader.command("SELECT getSetting('os_thread_priority')") == 19
     assert table in reader.command("SHOW TABLES")
     assert reader.query(f"DESCRIBE TABLE {table}").result_rows[0][:2] == ("id", "Int32")
     assert reader.command(f"EXISTS TABLE {table}") == 1

@@ -195,10 +195,10 @@ class Spool:
         """The oldest closed segment no other writer holds, now held by the caller until
         :meth:`done` or :meth:`release`; None when there is none."""
         with self._lock:
-            for path in sorted(self.directory.glob(f"*{_READY}")):
-                if path not in self._claimed:
-                    self._claimed.add(path)
-                    return Segment(path)
+            for segment in self.ready():
+                if segment.path not in self._claimed:
+                    self._claimed.add(segment.path)
+                    return segment
         return None
 
     def release(self, segment: Segment) -> None:

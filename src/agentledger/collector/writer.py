@@ -89,18 +89,14 @@ class Writer:
     def _drain_with(self, store: Store) -> int:
         rows = 0
         while (segment := self._spool.claim()) is not None:
-            stored = False
             try:
                 rows += self._store_segment(store, segment)
-                stored = True
-            except StoreError:
-                self._spool.failed()
+            except BaseException as exc:
+                self._spool.release(segment)
+                if isinstance(exc, StoreError):
+                    self._spool.failed()
                 raise
-            finally:
-                if stored:
-                    self._spool.done(segment)
-                else:
-                    self._spool.release(segment)
+            self._spool.done(segment)
         return rows
 
     def _store_segment(self, store: Store, segment: Segment) -> int:

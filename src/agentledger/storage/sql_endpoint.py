@@ -110,8 +110,8 @@ _PURE_TABLE_FUNCTIONS = frozenset(
     }
 )  # fmt: skip
 # Pinned after the reader's own settings: the engine then refuses any change of them. Readers'
-# queries run at the lowest CPU priority (nice 19, where the process may set it: CAP_SYS_NICE) than
-# the collector beside them, so a storm of dashboard queries cannot take ingest's cores.
+# queries run at the lowest CPU priority (nice 19, where the process may set it: CAP_SYS_NICE),
+# so a storm of dashboard queries cannot take the cores of the collector beside them.
 _READER_SETTINGS = {
     "allow_python_table_function": "0",
     "readonly": "1",
