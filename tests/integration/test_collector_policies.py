@@ -142,6 +142,42 @@ def test_tenant_rate_limit_is_a_retryable_429(server: Server) -> None:
     assert _post(server, "/v1/traces", _spans("rate", {}, count=40), tenant="acme")[0] == 200
 
 
+def test_a_field_given_twice_is_stored_as_protobuf_reads_it(server: Server) -> None:
+    """Protobuf keeps the last of a field given twice and merges a message given twice; the
+    engine's reader does neither, so the fast path must hand it the request re-serialized, not
+    the bytes received."""
+    from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status
+
+    def field(number: int, payload: bytes) -> bytes:  # length-delimited, payloads < 128 bytes
+        return bytes([number << 3 | 2, len(payload)]) + payload
+
+    now = time.time_ns()
+    span = Span(
+        trace_id=uuid.uuid4().bytes,
+        span_id=uuid.uuid4().bytes[:8],
+        name="first",
+        start_time_unix_nano=now,
+        end_time_unix_nano=now + 10,
+        status=Status(code=Status.STATUS_CODE_ERROR),
+    ).SerializeToString()
+    span += Span(name="second", status=Status(message="timed out")).SerializeToString()
+    resource = ResourceSpans()
+    resource.resource.attributes.add(key="service.name").value.string_value = "twice"
+    scope = field(2, span)  # ScopeSpans.spans
+    body = field(
+        1, resource.SerializeToString() + field(2, ScopeSpans().SerializeToString() + scope)
+    )
+    status, _, _ = _post(server, "/v1/traces", body, **{"Content-Type": "application/x-protobuf"})
+    assert status == 200
+    query = (
+        "SELECT SpanName, StatusCode, StatusMessage FROM otel_traces WHERE ServiceName = 'twice'"
+    )
+    deadline = time.monotonic() + 10
+    while not (rows := server.client().query(query).result_rows) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert rows == [("second", "Error", "timed out")]
+
+
 def test_protocol_errors_have_clear_statuses_and_status_bodies(server: Server) -> None:
     assert _post(server, "/v1/traces", b"{", **{})[0] == 400
     status, _, body = _post(server, "/v1/traces", b"x", **{"Content-Type": "text/plain"})

@@ -148,6 +148,8 @@ class Ingestor:
         records = valid_span_count(request)
         if not records:
             return None
+        # Re-serialized rather than the bytes received: the engine's protobuf reader does not
+        # keep the last of a field given twice or merge a message given twice, as protobuf does.
         payload: bytes = request.SerializeToString()
         if not only_resource_spans(payload):
             # An unknown top-level field could carry a number the engine reads (the tenant's, 15).

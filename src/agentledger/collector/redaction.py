@@ -15,6 +15,10 @@ one does. On a column, ``pyarrow.compute`` runs the prefilters over all values i
 the few candidates go through Python; a batch without candidates is returned untouched. Custom
 patterns serve as their own prefilter, so they must be valid in both dialects (no look-arounds or
 backreferences). Text already redacted in ``hash`` mode is left as it is.
+
+Before any of that, the receiver asks whether a trace request may hold anything to redact at all
+(:meth:`Redactor.may_redact`): the rules' patterns are searched for in its serialized bytes, and
+a request with no candidate is spooled for the engine to decode, never seen by Python.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from typing import Any, Literal, TypeVar
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from agentledger.collector.byte_scan import ByteScan
 from agentledger.config import ConfigError
 
 __all__ = [
@@ -204,16 +209,6 @@ _BUILTINS: dict[str, tuple[str, _Check | None]] = {
 
 BUILTIN_RULES = tuple(_BUILTINS)
 
-# What every match of a rule contains, as a short RE2 pattern: a message without any of them
-# needs no closer look. A plain alternation scans about twice as fast as the rules' prefilters,
-# and almost all messages stop here. Rules without such a literal (numbers, addresses) have none.
-_ANCHORS: dict[str, str] = {
-    "private_key": "-----BEGIN",
-    "jwt": "eyJ",
-    "bearer_token": "(?i:bearer)",
-    "api_key": "sk-|A(?:KIA|SIA)|gh[pousr]_|github_pat_|xox[abposr]-|(?i:api[_-]?key)",
-    "email": "@",
-}
 SECRET_RULES = ("bearer_token", "api_key", "jwt", "private_key")
 
 _LOOKBEHIND = re.compile(r"\(\?<!(\[[^\]]*\])\)")
@@ -232,35 +227,51 @@ def _prefilter(pattern: str) -> str:
 # Constructs that match at text edges or word boundaries, which a value's bytes inside a message
 # do not keep: a custom pattern with one cannot be searched for in a whole message.
 _EDGES = re.compile(r"\^|\$|\\[AbBzZ]|\(\?<?[=!]")
+# Constructs that match one character of a value but one byte of a message, where a character
+# beyond ASCII is two to four: a negated class, an unescaped dot not followed by * or +, the
+# complement classes and Unicode classes. A custom pattern with one could miss in a message
+# ("x.y" in "xéy") what it matches in the value.
+_ONE_CHARACTER = re.compile(r"\[\^|(?<!\\)(?:\\\\)*(?:\.(?![*+])|\\[DSWpPX])")
 
 
-def _raw_prefilter(config: RedactionConfig, enabled: set[str]) -> str | None:
-    """An RE2 pattern for whole serialized messages (see Redactor.may_redact): "" when nothing
-    can be redacted, None when no such pattern is possible."""
-    if any(_EDGES.search(pattern) for pattern in config.custom.values()):
+def _raw_patterns(config: RedactionConfig, enabled: set[str]) -> list[str] | None:
+    """Patterns for whole serialized messages (see Redactor.may_redact): none when nothing can
+    be redacted, None when a custom pattern cannot be searched for in a message's bytes."""
+    unsure = (_EDGES.search(p) or _ONE_CHARACTER.search(p) for p in config.custom.values())
+    if any(unsure):
         return None
     parts = [_LOOKAROUND.sub("", _BUILTINS[name][0]) for name in _BUILTINS if name in enabled]
     parts += config.custom.values()
     parts += [f"(?is){_glob_regex(glob)}" for glob in config.deny_keys]
-    return "|".join(f"(?:{part})" for part in parts)
+    return parts
 
 
-def _raw_anchor(config: RedactionConfig, enabled: set[str]) -> str | None:
-    """The alternation of the enabled rules' anchors, or None when a rule, a custom pattern or
-    a denied key has none."""
-    if config.custom or config.deny_keys or not enabled <= _ANCHORS.keys():
-        return None
-    return "|".join(_ANCHORS[name] for name in _BUILTINS if name in enabled)
+def _raw_scan(config: RedactionConfig, enabled: set[str]) -> Callable[[bytes], bool]:
+    """Redactor.may_redact's test: a Hyperscan scan of the raw patterns, or a constant answer
+    when there is nothing to look for or no scan is certain."""
+    patterns = _raw_patterns(config, enabled)
+    if patterns is None:
+        return _always
+    return ByteScan(patterns).found if patterns else _never
+
+
+def _always(message: bytes) -> bool:
+    return True
+
+
+def _never(message: bytes) -> bool:
+    return False
 
 
 _GLOB_TOKEN = re.compile(r"\[[^\]]*\]|.", re.DOTALL)
 
 
 def _glob_regex(glob: str) -> str:
-    """A key glob as an unanchored RE2 pattern that matches at least where the glob does."""
+    """A key glob as an unanchored pattern that matches at least where the glob does, in the
+    UTF-8 bytes of a key: one character of the glob (?, a class) is one to four bytes."""
     tokens = (token[0] for token in _GLOB_TOKEN.finditer(glob))
     return "".join(
-        ".*" if t == "*" else "." if t == "?" or len(t) > 1 else re.escape(t) for t in tokens
+        ".*" if t == "*" else ".{1,4}" if t == "?" or len(t) > 1 else re.escape(t) for t in tokens
     )
 
 
@@ -457,8 +468,7 @@ class Redactor:
         prefilters = [_prefilter(_BUILTINS[name][0]) for name in _BUILTINS if name in enabled]
         prefilters += self.config.custom.values()
         self._prefilter = "|".join(f"(?:{pattern})" for pattern in prefilters)
-        self._raw_prefilter = _raw_prefilter(self.config, enabled)
-        self._raw_anchor = _raw_anchor(self.config, enabled)
+        self._raw_scan = _raw_scan(self.config, enabled)
         self._key = _key_bytes(self.config.hash_key) if self.config.mode == "hash" else None
         self._lock = threading.Lock()
         self._counts: Counter[str] = Counter()
@@ -478,14 +488,7 @@ class Redactor:
         pattern searched there matches wherever a rule or a denied key could. Messages for
         which this says False can be stored without decoding them in Python.
         """
-        if self._raw_prefilter is None:
-            return True
-        if not self._raw_prefilter:
-            return False
-        data = pa.array([message], pa.binary())
-        if self._raw_anchor and not pc.match_substring_regex(data, self._raw_anchor)[0].as_py():
-            return False
-        return bool(pc.match_substring_regex(data, self._raw_prefilter)[0].as_py())
+        return self._raw_scan(message)
 
     def redact_text(self, value: str) -> tuple[str, Counter[str]]:
         """The redacted text and the number of matches per rule; does not touch ``counts``."""
