@@ -122,6 +122,28 @@ def test_engine_rows_equal_the_reference_decoder(
     _compare(tables, [request])
 
 
+def test_spans_keep_their_own_resource_and_scope_across_several_of_each(
+    tables: ChdbStore,
+) -> None:
+    """Spans of every scope of a resource are joined side by side with their scopes and maps:
+    uneven and empty scopes, a resource without spans, and a resource attribute per resource
+    must all land on the right spans."""
+    request = ExportTraceServiceRequest()
+    for r, scope_sizes in enumerate([(2, 0, 3), (), (1,)]):
+        resource_spans = request.resource_spans.add()
+        resource_spans.resource.attributes.extend(
+            [KeyValue(key="service.name", value=AnyValue(string_value=f"svc-{r}"))]
+            + [KeyValue(key=f"r{i}", value=AnyValue(int_value=r * 10 + i)) for i in range(r + 1)]
+        )
+        for s, size in enumerate(scope_sizes):
+            scope_spans = resource_spans.scope_spans.add()
+            scope_spans.scope.name, scope_spans.scope.version = f"scope-{r}-{s}", f"{s}.0"
+            scope_spans.spans.extend(
+                _span([("n", AnyValue(int_value=n))], 2, 0) for n in range(size)
+            )
+    assert _compare(tables, [request]) == []
+
+
 def test_values_nested_deeper_than_the_sql_go_to_the_reference_decoder(tables: ChdbStore) -> None:
     inner = AnyValue(array_value=ArrayValue(values=[AnyValue(int_value=1)]))
     nested = AnyValue(array_value=ArrayValue(values=[inner]))

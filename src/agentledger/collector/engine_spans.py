@@ -78,12 +78,13 @@ _SETTINGS = {
     "format_schema": f"{SCHEMA}:{MESSAGE}",
     "input_format_protobuf_oneof_presence": "1",
 }
-# Blocks cut the same way on every run (see the module doc): one thread reads the file and
-# writes the table, spans are rendered in chunks of at most ``_CHUNK_SPANS`` and written in
-# blocks of at least ``BLOCK_SPANS``. A full spool segment (~47,000 spans at 16 MiB) is one
-# block, so one part: with 32,768-span blocks it was two or three, and the merges that combine
-# them cost 3.5-3.8 instead of 2.1-2.2 µs a span in benchmarks/ingest.py (interleaved runs; the
-# same peak memory, as the engine parses a segment's requests at once either way).
+# Blocks cut the same way on every run (see the module doc): one thread reads the file (and
+# renders its requests' attributes) and writes the table, spans are joined in chunks of at most
+# ``_CHUNK_SPANS`` and written in blocks of at least ``BLOCK_SPANS``. A full spool segment
+# (~47,000 spans at 16 MiB) is one block, so one part: with 32,768-span blocks it was two or
+# three, and the merges that combine them cost 3.5-3.8 instead of 2.1-2.2 µs a span in
+# benchmarks/ingest.py (interleaved runs; the same peak memory, as the engine parses a segment's
+# requests at once either way).
 BLOCK_SPANS = 131072
 _CHUNK_SPANS = 8192
 _INSERT_SETTINGS = {
@@ -371,26 +372,33 @@ def _spans(requests: str, render: Callable[[str], str]) -> str:
     """One row per span of ``requests``: tenant, scope, the span, and ``maps``: the rendered
     attribute maps of its resource, itself, each event and each link, in that order.
 
-    Rendering all four kinds of attribute list with one lambda keeps the statement small: the
-    engine's analysis of a map expression costs more than rendering thousands of spans, and
-    it is paid once per insert. Unaliased ARRAY JOINs replace an array by its element instead
-    of copying it per row.
+    Every attribute list of a resource, its own and its spans', is rendered by one lambda before
+    the spans are joined: the engine's analysis of a map expression costs more than rendering
+    thousands of spans and is paid once per insert, and a resource's attributes (ten to twenty
+    from an SDK: sdk, host, process, k8s) are rendered once, not once per span. Against rendering
+    after the join, a 16 MiB segment of benchmarks/ingest.py took ~6.3 against ~7.2 µs a span of
+    insert CPU, and with 15 resource attributes ~8.0 against ~11.2, at lower peak memory. The
+    spans of a resource's scopes are joined side by side with their scopes and maps (whole
+    resource-level arrays are never carried through the join: it would copy them per span).
     """
+    lists = (
+        "arrayConcat([[resource_kvs]], arrayMap(span -> arrayConcat([span.attributes], "
+        "arrayMap(e -> e.attributes, span.events), arrayMap(l -> l.attributes, span.links)), "
+        "spans))"
+    )
     resources = (
         "SELECT tenant, resource_spans.resource.attributes AS resource_kvs, "
-        f"resource_spans.scope_spans AS scope_spans FROM ({requests}) ARRAY JOIN resource_spans"
+        "arrayFlatten(arrayMap(s -> s.spans, resource_spans.scope_spans)) AS spans, "
+        "arrayFlatten(arrayMap(s -> arrayWithConstant(length(s.spans), s.scope), "
+        f"resource_spans.scope_spans)) AS scopes FROM ({requests}) ARRAY JOIN resource_spans"
     )
-    scopes = (
-        "SELECT tenant, resource_kvs, scope_spans.scope.name AS scope_name, "
-        "scope_spans.scope.version AS scope_version, scope_spans.spans AS span "
-        f"FROM ({resources}) ARRAY JOIN scope_spans"
-    )
-    lists = (
-        "arrayConcat([resource_kvs, span.attributes], arrayMap(e -> e.attributes, span.events), "
-        "arrayMap(l -> l.attributes, span.links))"
+    rendered = (
+        f"SELECT tenant, spans, scopes, arrayMap(lists -> arrayMap(kvs -> {render('kvs')}, "
+        f"lists), {lists}) AS all_maps, all_maps[1][1] AS resource_map, "
+        f"arraySlice(all_maps, 2) AS span_maps FROM ({resources})"
     )
     return (
-        "SELECT tenant, scope_name, scope_version, span, "
-        f"arrayMap(kvs -> {render('kvs')}, {lists}) AS maps "
-        f"FROM ({scopes}) ARRAY JOIN span"
+        "SELECT tenant, scope.name AS scope_name, scope.version AS scope_version, span, "
+        "arrayConcat([resource_map], span_maps) AS maps "
+        f"FROM ({rendered}) ARRAY JOIN spans AS span, scopes AS scope, span_maps"
     )
