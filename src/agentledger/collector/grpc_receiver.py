@@ -129,6 +129,15 @@ class _Undecodable:
         self.reason = reason
 
 
+@dataclass(frozen=True)
+class _Received:
+    """A decoded request and its size as received (decompressed): what admission counts, known
+    here for free where ``ByteSize()`` would serialize the message again to find it."""
+
+    message: Any
+    size: int
+
+
 class _Export:
     """The ``Export`` RPC of one OTLP service."""
 
@@ -160,13 +169,15 @@ class _Export:
         )
         return grpc.method_handlers_generic_handler(self._service, {"Export": method})
 
-    def _decode(self, data: bytes) -> Any:
+    def _decode(self, data: bytes) -> _Received | _Undecodable:
         try:
-            return self._request_type.FromString(data)
+            return _Received(self._request_type.FromString(data), len(data))
         except DecodeError as exc:
             return _Undecodable(f"invalid protobuf {self._request_type.__name__}: {exc}")
 
-    async def export(self, request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+    async def export(
+        self, request: _Received | _Undecodable, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> Any:
         try:
             rejects = await self._admit_and_ingest(request, context)
         except RejectedRequest as exc:
@@ -179,23 +190,23 @@ class _Export:
         return response
 
     async def _admit_and_ingest(
-        self, request: Any, context: grpc.aio.ServicerContext[Any, Any]
+        self, request: _Received | _Undecodable, context: grpc.aio.ServicerContext[Any, Any]
     ) -> RejectLog:
         tenant = self._keys.tenant_for(_metadata(context, "authorization"))
         if tenant is None:
             raise Unauthenticated("missing or invalid API key (authorization: Bearer <key>)")
         if isinstance(request, _Undecodable):
             raise InvalidRequest(request.reason)
-        size = request.ByteSize()
+        message, size = request.message, request.size
         if not self._admission.try_acquire(size):
             raise Overloaded("collector is at capacity; retry later")
         if runs_inline(self._signal, size):
             try:
-                return self._ingest(request, tenant)
+                return self._ingest(message, tenant)
             finally:
                 self._admission.release(size)
         loop = asyncio.get_running_loop()
-        work = loop.run_in_executor(None, self._ingest, request, tenant)
+        work = loop.run_in_executor(None, self._ingest, message, tenant)
         # The bytes stay acquired until the thread is done, even if the call is cancelled first.
         work.add_done_callback(lambda done: self._release(size, done))
         return await asyncio.shield(work)
