@@ -48,12 +48,35 @@ def _kv(key: str, value: object) -> KeyValue:
     return KeyValue(key=key, value=AnyValue(string_value=str(value)))
 
 
-def make_request(spans: int, rng: random.Random) -> bytes:
-    """One OTLP request of ``spans`` spans, in traces of 4: agent → retrieval, llm, tool."""
+# What an SDK with the usual resource detectors adds to a service's resource (15 attributes in
+# all with the two above): ``benchmarks/writer.py --sdk-resource`` measures inserts with it.
+SDK_RESOURCE: dict[str, object] = {
+    "service.version": "1.4.2",
+    "telemetry.sdk.name": "opentelemetry",
+    "telemetry.sdk.language": "python",
+    "telemetry.sdk.version": "1.30.0",
+    "host.name": "agent-worker-7f9c",
+    "host.arch": "amd64",
+    "os.type": "linux",
+    "process.pid": 4242,
+    "process.runtime.name": "cpython",
+    "process.runtime.version": "3.11.7",
+    "process.executable.path": "/usr/local/bin/python3.11",
+    "k8s.pod.name": "agent-worker-7f9c-xk2p",
+    "k8s.namespace.name": "agents",
+}
+
+
+def make_request(
+    spans: int, rng: random.Random, resource: dict[str, object] | None = None
+) -> bytes:
+    """One OTLP request of ``spans`` spans, in traces of 4: agent → retrieval, llm, tool; its
+    resource has a service name, an environment and ``resource``."""
     request = ExportTraceServiceRequest()
     resource_spans = request.resource_spans.add()
     resource_spans.resource.attributes.extend(
         [_kv("service.name", "bench-agent"), _kv("deployment.environment", "bench")]
+        + [_kv(key, value) for key, value in (resource or {}).items()]
     )
     out = resource_spans.scope_spans.add()
     out.scope.name = "agentledger"

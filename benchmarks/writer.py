@@ -16,6 +16,7 @@ column codecs become LZ4; ``merges``: background merges stopped, the insert alon
 
     python benchmarks/writer.py --segment-mib 8 16 32 --seconds 20
     python benchmarks/writer.py --segment-mib 8 --without none views indexes views+indexes+zstd
+    python benchmarks/writer.py --segment-mib 16 --seconds 30 --sdk-resource
 """
 
 from __future__ import annotations
@@ -40,15 +41,18 @@ _SPANS_PER_REQUEST = 400
 _STRIPPABLE = ("views", "indexes", "zstd", "merges")
 
 
-def measure(segment_mib: int, seconds: float, without: str = "none") -> dict[str, float | str]:
+def measure(
+    segment_mib: int, seconds: float, without: str = "none", sdk_resource: bool = False
+) -> dict[str, float | str]:
     from agentledger.collector.spool import RawRequest, Spool
     from agentledger.collector.writer import Writer
     from agentledger.storage.chdb_store import ChdbStore
     from agentledger.storage.migrate import migrate
-    from benchmarks.ingest import make_request
+    from benchmarks.ingest import SDK_RESOURCE, make_request
 
     rng = random.Random(1)
-    bodies = [make_request(_SPANS_PER_REQUEST, rng) for _ in range(16)]
+    resource = SDK_RESOURCE if sdk_resource else None
+    bodies = [make_request(_SPANS_PER_REQUEST, rng, resource) for _ in range(16)]
     with tempfile.TemporaryDirectory() as tmp:
         store = ChdbStore(Path(tmp) / "data")
         migrate(store)
@@ -147,10 +151,16 @@ def main() -> None:
         default=["none"],
         help=f"variants to measure: none, or parts of {'+'.join(_STRIPPABLE)} joined by +",
     )
+    parser.add_argument(
+        "--sdk-resource",
+        action="store_true",
+        help="requests carry a realistic SDK resource (15 attributes) instead of 2",
+    )
     parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:  # one size, in this process (chDB opens one store per process)
-        print(json.dumps(measure(args.segment_mib[0], args.seconds, args.without[0])))
+        row = measure(args.segment_mib[0], args.seconds, args.without[0], args.sdk_resource)
+        print(json.dumps(row))
         return
     print(
         f"{'without':<28}{'segment MiB':>12}{'spans/segment':>15}{'fixed ms/insert':>17}"
@@ -158,7 +168,7 @@ def main() -> None:
     )
     for without, size in itertools.product(args.without, args.segment_mib):
         one = ["--one", "--segment-mib", str(size), "--seconds", str(args.seconds)]
-        one += ["--without", without]
+        one += ["--without", without] + (["--sdk-resource"] if args.sdk_resource else [])
         out = subprocess.run(
             [sys.executable, __file__, *one],
             check=True,

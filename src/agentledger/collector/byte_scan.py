@@ -1,10 +1,10 @@
 """Whether any of a set of regular expressions may occur in raw bytes, at memory speed.
 
 The receiver asks this of every trace request before it spools the request's bytes for the
-engine to decode (see ``Redactor.may_redact``). RE2 through Arrow scanned a 140 KB request of
-``benchmarks/ingest.py`` in ~290 µs with the default rules and ~1,140 µs with all of them, a
+engine to decode (see ``Redactor.may_redact``). RE2 through Arrow scanned a 141 KB request of
+``benchmarks/ingest.py`` in ~400 µs with the default rules and ~960 µs with all of them, a
 fifth of the receiver's time a request; Hyperscan, with every pattern in one database, takes
-~20 and ~260 µs.
+~20 and ~270 µs (``benchmarks/redaction.py`` prints both).
 """
 
 from __future__ import annotations
